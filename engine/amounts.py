@@ -1,0 +1,52 @@
+"""Exact amounts: half-up rounding, cumulative bands and the numbers a decision shows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+
+def round_half_up(value: Any, ndigits: int = 0) -> Any:
+    """Round half away from zero (四舍五入) exactly; with no digits the result is an int."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError("round() needs a number")
+    q = Fraction(value) * (10 ** ndigits)
+    sign = -1 if q < 0 else 1
+    n = math.floor(abs(q) + Fraction(1, 2)) * sign
+    return n if ndigits == 0 else Fraction(n, 10 ** ndigits)
+
+
+def apply_bands(amount: Any, bands: Iterable[tuple[Any, Any]]) -> Fraction:
+    """Cumulative bands: each slice of ``amount`` up to a band's upper bound at that band's rate."""
+    amount = Fraction(amount)
+    total, lower = Fraction(0), Fraction(0)
+    for upto, rate in bands:
+        top = amount if upto is None else min(amount, Fraction(upto))
+        if top > lower:
+            total += (top - lower) * Fraction(rate)
+        if upto is None or amount <= upto:
+            break
+        lower = Fraction(upto)
+    return total
+
+
+def json_number(value: Any) -> int | Decimal:
+    """A number as a decision shows it: an int when whole, else 2 decimals rounded half up."""
+    if isinstance(value, int):
+        return value
+    q = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value)
+    q = q.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return int(q) if q == q.to_integral_value() else q
+
+
+def format_amount(value: Any) -> str:
+    """A number for a sentence: 3600, 304.17."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return str(value)
+    try:
+        return str(json_number(value))
+    except (TypeError, ValueError, ArithmeticError):
+        return str(value)

@@ -1,0 +1,112 @@
+"""The only module that touches durable-rules: compiled rulesets, sessions, matching.
+
+durable-rules 2.0.28 has traps (see the project notes); this wrapper closes each of them:
+
+* no module-level ``durable.lang`` registry and no ``Host``: rulesets are created directly in the
+  C core, once per pack digest, from a JSON string (the definition dict is never mutated);
+* no background dispatch threads, no timers: nothing runs behind the caller's back, and every
+  pending action of a session is drained synchronously before a call returns;
+* facts are asserted (all matching rules fire), never posted (first match only);
+* a fact that no rule matches is normal ("no rule fired"), not an exception;
+* every evaluation gets a fresh session id from a counter (never the household id: sids are
+  looked up by a 32-bit hash) and its state is deleted in ``finally`` (1,024 live sessions max);
+* one lock serialises calls into the C core (it is not thread-safe); use processes for parallelism;
+* values arrive as ints, bools, strings or short floats, never Decimal (see expressions.encode_for_durable);
+* a rule whose '$or' condition is satisfied by several branches is activated once per branch;
+  each (rule, fact) pair is reported once;
+* compiled rulesets are kept in a bounded cache and deleted from the core when evicted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import durable_rules_engine as _core
+
+_LOCK = threading.RLock()
+_SIDS = itertools.count(1)
+_CACHE: OrderedDict[str, _Ruleset] = OrderedDict()
+CACHE_SIZE = 16
+
+_NOT_HANDLED = 1
+_OBSERVED = 2
+
+
+class DurableError(RuntimeError):
+    """durable-rules refused a ruleset or a fact."""
+
+
+class _Ruleset:
+    def __init__(self, name: str, definition: dict[str, Any]):
+        self.name = name
+        try:
+            self.handle = _core.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+        except _core.error as exc:
+            raise DurableError(f"durable-rules refused ruleset {name}: {exc}") from None
+
+
+def ruleset(name: str, definition: dict[str, Any]) -> _Ruleset:
+    """The registered ruleset ``name`` (created on first use, cached, never redefined)."""
+    with _LOCK:
+        rs = _CACHE.get(name)
+        if rs is None:
+            rs = _Ruleset(name, definition)
+            _CACHE[name] = rs
+            while len(_CACHE) > CACHE_SIZE:
+                _, old = _CACHE.popitem(last=False)
+                _core.delete_ruleset(old.handle)
+        else:
+            _CACHE.move_to_end(name)
+        return rs
+
+
+class Session:
+    """One evaluation's working memory in durable-rules."""
+
+    def __init__(self, rs: _Ruleset, sid: str):
+        self._rs = rs
+        self.sid = sid
+
+    def match(self, facts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """Assert ``facts``; return (rule name, fact key ``k``) for every rule that fired."""
+        for f in facts:
+            f["sid"] = self.sid
+        handle = self._rs.handle
+        try:
+            code, state = _core.assert_facts(handle, json.dumps(facts, ensure_ascii=False))
+        except _core.error as exc:
+            raise DurableError(f"durable-rules refused the facts: {exc}") from None
+        if code == _OBSERVED:
+            raise DurableError("durable-rules saw an identical fact twice (each fact needs a unique key)")
+        fired: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        result = _core.start_action_for_state(handle, state)
+        while result:
+            message = json.loads(result[1])
+            for rule_name, matched in message.items():
+                # durable-rules activates a rule once per satisfied branch of an '$or': fire it once.
+                hit = (rule_name, matched["m"]["k"])
+                if hit not in seen:
+                    seen.add(hit)
+                    fired.append(hit)
+            following = _core.complete_and_start_action(handle, state)
+            result = (None, following) if following else None
+        return fired
+
+
+@contextmanager
+def session(name: str, definition: dict[str, Any]) -> Iterator[Session]:
+    """A fresh session of ruleset ``name``, held under the lock and deleted afterwards."""
+    with _LOCK:
+        rs = ruleset(name, definition)
+        sid = f"s{next(_SIDS)}"
+        try:
+            yield Session(rs, sid)
+        finally:
+            _core.delete_state(rs.handle, sid)

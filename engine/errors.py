@@ -1,0 +1,75 @@
+"""The one error hierarchy of the engine, split by phase: rule files, household facts, evaluation.
+
+Every error carries structured fields so that the CLI, the API and the editor can show it in their
+own way; ``str()`` gives a one-line English message and ``message_zh`` the Chinese one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Problem:
+    """One located problem: where (file, line, path), what, and how to fix it."""
+
+    message: str
+    message_zh: str = ""
+    file: str | None = None
+    line: int | None = None
+    path: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def where(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        if self.path:
+            parts.append(self.path)
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.where()
+        return f"{where}: {self.message}" if where else self.message
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path or "", "message": self.message}
+        if self.message_zh:
+            out["message_zh"] = self.message_zh
+        if self.file:
+            out["file"] = self.file
+        if self.line is not None:
+            out["line"] = self.line
+        out.update(self.details)
+        return out
+
+
+class DoudiError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    headline = "error"
+
+    def __init__(self, message: str, problems: list[Problem] | None = None, message_zh: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.message_zh = message_zh
+        self.problems = list(problems or [])
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        lines = [self.message] + [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class RulePackError(DoudiError):
+    """A rule pack (YAML documents) is malformed or inconsistent."""
+
+
+class HouseholdError(DoudiError):
+    """Household facts are invalid: each problem names the field by its path."""
+
+
+class EvaluationError(DoudiError):
+    """A valid household could not be evaluated (e.g. no parameter value in force on the date)."""

@@ -1,0 +1,211 @@
+"""Evaluate a household against a rule pack: facts in, a Decision with outputs, trace and reasons out.
+
+The pack's parameters are resolved for the household's county on ``as_of``; then, stage by
+stage, the facts the stage's conditions need are asserted into durable-rules, and for every
+rule it fires the rule's assignments are computed in exact fractions. Entities (members, claims,
+incidents) are processed in input order, so a rule can keep running totals over ``earlier`` ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from collections import OrderedDict
+from typing import Any
+
+from . import durable_backend, facts
+from .amounts import format_amount
+from .decision import Decision, TraceStep, plain
+from .errors import EvaluationError, HouseholdError, Problem
+from .expressions import Env, encode_for_durable
+from .jurisdictions import ParameterIndex
+from .model import RulePack
+from .plan import SCOPE_COLLECTION, CompiledRule, Plan
+
+_INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
+
+
+def parameter_index(pack: RulePack) -> ParameterIndex:
+    """The (cached) parameter resolver of a pack."""
+    index = _INDEXES.get(pack.digest)
+    if index is None or index.pack is not pack:
+        index = _INDEXES[pack.digest] = ParameterIndex(pack)
+        while len(_INDEXES) > 16:
+            _INDEXES.popitem(last=False)
+    return index
+
+
+def parse_date(value: Any, field: str = "as_of") -> dt.date:
+    """A date from ``YYYY-MM-DD`` text (or a date); HouseholdError naming ``field`` otherwise."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise HouseholdError(f"{field}: {value!r} is not a date; write YYYY-MM-DD, e.g. 2019-06-01",
+                             [Problem(f"{value!r} is not a date (YYYY-MM-DD)", f"{value!r} 不是有效日期（YYYY-MM-DD）",
+                                      path=field)], message_zh=f"{field} 日期格式错误") from None
+
+
+def evaluate(pack: RulePack, household: Any, as_of: Any = None, *, trace: bool = True,
+             version: int | None = None) -> Decision:
+    """Evaluate ``household`` (SPEC §6 facts) on ``as_of`` (default today) against ``pack``."""
+    on = parse_date(as_of) if as_of is not None else dt.date.today()
+    plan: Plan = pack.plan
+    hh = facts.prepare(pack, household, plan.symbols)
+    params = parameter_index(pack).resolve_all(hh.county, on)
+    run = _Run(pack, plan, hh, params, on, trace)
+    run.execute()
+    return Decision(hh.household_id, hh.county, on, {"number": version, "digest": pack.digest},
+                    run.outputs(), tuple(run.steps), run.reasons())
+
+
+class _Run:
+    """The working state of one evaluation."""
+
+    def __init__(self, pack: RulePack, plan: Plan, hh: facts.Household, params: dict[str, Any],
+                 on: dt.date, trace: bool):
+        self.pack, self.plan, self.params, self.trace = pack, plan, params, trace
+        values = dict(hh.values)
+        values.update((name, r.value) for name, r in params.items())
+        values["as_of"] = on
+        values.update(plan.defaults["household"])
+        for scope, collection in SCOPE_COLLECTION.items():
+            items = hh.entities[collection]
+            for item in items:
+                item.update(plan.defaults[scope])
+            values[collection] = items
+        self.values = values
+        self.steps: list[TraceStep] = []
+        self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
+        self._set_by: dict[tuple[int, str], str] = {}
+
+    def execute(self) -> None:
+        with durable_backend.session(f"doudi_{self.pack.id}_{self.pack.digest[7:23]}", self.plan.definition) as s:
+            for stage in self.plan.stages:
+                batch: list[dict[str, Any]] = []
+                for scope, keys in stage.keys.items():
+                    if scope == "household":
+                        batch.append(self._fact(stage.index, scope, "h", keys, None))
+                    else:
+                        for i, ent in enumerate(self.values[SCOPE_COLLECTION[scope]]):
+                            batch.append(self._fact(stage.index, scope, f"{scope}:{i}", keys, ent))
+                if not batch:
+                    continue
+                fired = s.match(batch)
+                for rule_name, key in sorted(fired, key=lambda f: (_position(f[1]), f[0])):
+                    self._apply(self.plan.by_durable[rule_name], key)
+
+    def _fact(self, stage: int, scope: str, key: str, keys: dict[str, Any],
+              ent: dict[str, Any] | None) -> dict[str, Any]:
+        fact: dict[str, Any] = {"stage": stage, "scope": scope, "k": key}
+        for dkey, sym in keys.items():
+            source = ent if dkey.startswith("e_") else self.values
+            if sym.kind == "null-flag":
+                fact[dkey] = source[sym.name[:-6]] is None  # type: ignore[index]
+                continue
+            value = source[sym.name]  # type: ignore[index]
+            if value is not None:
+                fact[dkey] = encode_for_durable(sym.type, value)
+        return fact
+
+    def _apply(self, cr: CompiledRule, key: str) -> None:
+        rule = cr.rule
+        if key == "h":
+            ent, earlier, entity_label, target = None, None, None, self.values
+        else:
+            scope, idx = key.split(":")
+            items = self.values[SCOPE_COLLECTION[scope]]
+            ent, earlier = items[int(idx)], items[: int(idx)]
+            entity_label = _label(scope, ent, int(idx))
+            target = ent
+        env = Env(self.values, ent, earlier)
+        result: dict[str, Any] = {}
+        for var, compiled in cr.assignments:
+            try:
+                value = compiled.fn(env)
+            except (ArithmeticError, TypeError, KeyError, ValueError) as exc:
+                raise EvaluationError(
+                    f"rule {rule.id} ({rule.file}:{rule.line}) could not compute {var}: {exc}",
+                    [Problem(f"could not compute {var}: {exc}", f"规则 {rule.id} 无法计算 {var}：{exc}",
+                             file=rule.file, line=rule.line, path=f"rules.{rule.id}")],
+                    message_zh=f"规则 {rule.id} 计算 {var} 出错") from None
+            slot = (id(target), var)
+            if slot in self._set_by:
+                raise EvaluationError(
+                    f"rules {self._set_by[slot]} and {rule.id} both set {var}"
+                    + (f" for {entity_label}" if entity_label else "") + "; make their conditions exclusive",
+                    [Problem(f"{var} set twice", file=rule.file, line=rule.line, path=f"rules.{rule.id}")])
+            self._set_by[slot] = rule.id
+            target[var] = value
+            result[var] = value
+        if rule.reason:
+            self._reason(cr, env, _position(key))
+        if self.trace:
+            self.steps.append(self._step(cr, ent, entity_label, result))
+
+    def _lookup(self, ent: dict[str, Any] | None, scope: str, name: str) -> Any:
+        if ent is not None and name in ent:
+            return ent[name]
+        if scope in SCOPE_COLLECTION and (ent is None or name not in ent):
+            return [item.get(name) for item in self.values[SCOPE_COLLECTION[scope]]]
+        return self.values.get(name)
+
+    def _step(self, cr: CompiledRule, ent: dict[str, Any] | None, label: str | None,
+              result: dict[str, Any]) -> TraceStep:
+        inputs = {}
+        for scope, name in cr.inputs:
+            if scope == "household":
+                inputs[name] = plain(self.values.get(name))
+            elif scope == cr.rule.scope and ent is not None:
+                inputs[name] = plain(ent.get(name))
+            else:
+                inputs[f"{SCOPE_COLLECTION[scope]}.{name}"] = plain(self._lookup(None, scope, name))
+        parameters = {}
+        for name in cr.parameters:
+            r = self.params[name]
+            parameters[name] = {"value": plain(r.value), **r.provenance()}
+        return TraceStep(cr.rule.id, cr.rule.title, cr.rule.reference, label, inputs, parameters,
+                         {k: plain(v) for k, v in result.items()})
+
+    def _reason(self, cr: CompiledRule, env: Env, position: int) -> None:
+        reason = cr.rule.reason
+        assert reason is not None
+        sentences = []
+        for lang, text in (("zh", reason.zh), ("en", reason.en)):
+            fields = {}
+            for _, name, _, _ in string.Formatter().parse(text):
+                if name:
+                    value = env.ent[name] if env.ent is not None and name in env.ent else env.hh[name]
+                    fields[name] = format_amount(value)
+            sentence = text.format(**fields)
+            cite = f"（{cr.rule.reference}）" if lang == "zh" else f" ({cr.rule.reference})"
+            sentences.append(sentence if cr.rule.reference in sentence else sentence + cite)
+        self._reasons.append((cr.order, position, sentences[0], sentences[1]))
+
+    def reasons(self) -> dict[str, list[str]]:
+        """Reasons in the order of the pack's rules (programme by programme), entities in input order."""
+        ordered = sorted(self._reasons, key=lambda r: (r[0], r[1]))
+        return {"zh": [r[2] for r in ordered], "en": [r[3] for r in ordered]}
+
+    def outputs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, spec in self.pack.outputs.items():
+            if isinstance(spec, str):
+                out[name] = plain(self.values[spec])
+            elif "each" in spec:
+                out[name] = [{f: plain(item[src] if src in item else self.values[src])
+                              for f, src in spec["fields"].items()} for item in self.values[spec["each"]]]
+            else:
+                out[name] = {f: plain(self.values[src]) for f, src in spec.items()}
+        return out
+
+
+def _position(key: str) -> int:
+    return -1 if key == "h" else int(key.split(":")[1])
+
+
+def _label(scope: str, ent: dict[str, Any], idx: int) -> str:
+    if scope == "member":
+        return str(ent.get("id"))
+    return f"{SCOPE_COLLECTION[scope]}[{idx}]"

@@ -1,0 +1,97 @@
+"""Household facts: validated against ``household.schema.json`` and the pack, then flattened.
+
+A typo must never become a zero: unknown fields, negative amounts, duplicate member ids, claims
+for unknown members, counties outside the pack all raise :class:`HouseholdError`, each problem
+naming the field by its path (``members[1].age``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from . import schemas
+from .errors import HouseholdError, Problem
+from .expressions import Symbol
+from .model import RulePack
+
+_COLLECTIONS = (("members", "member", "members"), ("medical_claims", "claim", "claims"),
+                ("incidents", "incident", "incidents"))
+
+
+@dataclass(frozen=True)
+class Household:
+    """Facts flattened for the rules: household values and one dict per member, claim, incident."""
+
+    household_id: str
+    county: str
+    values: dict[str, Any]
+    entities: dict[str, list[dict[str, Any]]]  # members / claims / incidents
+
+
+def check(pack: RulePack, data: Any) -> None:
+    """Raise HouseholdError with every problem of ``data``, each naming its field."""
+    if not isinstance(data, dict):
+        raise HouseholdError("a household must be a JSON object",
+                             [Problem("expected a JSON object", "应为 JSON 对象", path="(household)")],
+                             message_zh="家庭信息必须是 JSON 对象")
+    found, headline = schemas.problems("household", data)
+    if found:
+        raise HouseholdError(f"invalid household: {headline}", found, message_zh="家庭信息有误")
+    ids: dict[str, int] = {}
+    for i, m in enumerate(data["members"]):
+        if m["id"] in ids:
+            found.append(Problem(f"duplicate member id {m['id']!r} (also members[{ids[m['id']]}])",
+                                 f"成员编号 {m['id']!r} 重复", path=f"members[{i}].id"))
+        ids.setdefault(m["id"], i)
+    for i, c in enumerate(data.get("medical_claims", [])):
+        if c["member"] not in ids:
+            found.append(Problem(f"claim for unknown member {c['member']!r} (members: {', '.join(ids)})",
+                                 f"医疗费用所属成员 {c['member']!r} 不在家庭成员中", path=f"medical_claims[{i}].member"))
+    for mid in data.get("medical_aid_paid_ytd", {}):
+        if mid not in ids:
+            found.append(Problem(f"medical aid paid to unknown member {mid!r}",
+                                 f"已付医疗救助的成员 {mid!r} 不在家庭成员中", path=f"medical_aid_paid_ytd.{mid}"))
+    county = pack.jurisdictions.get(data["county"])
+    if county is None or county.level != "county":
+        what = "not a county-level division" if county else "unknown"
+        found.append(Problem(f"county {data['county']!r} is {what} in rule pack {pack.id}",
+                             f"县级行政区划代码 {data['county']!r} 不在规则包 {pack.id} 中", path="county"))
+    if found:
+        raise HouseholdError(f"invalid household: {found[0]}", found, message_zh="家庭信息有误")
+
+
+def prepare(pack: RulePack, data: Any, symbols: dict[tuple[str, str], Symbol]) -> Household:
+    """Check ``data`` and flatten it into the values the rules read (defaults filled in)."""
+    check(pack, data)
+    values = _flatten(data, "household", symbols)
+    entities = {}
+    for key, scope, name in _COLLECTIONS:
+        entities[name] = [_flatten(item, scope, symbols) for item in data.get(key, [])]
+    return Household(data["household_id"], data["county"], values, entities)
+
+
+def _flatten(data: dict[str, Any], scope: str, symbols: dict[tuple[str, str], Symbol]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for (s, name), sym in symbols.items():
+        if s != scope or sym.kind != "fact":
+            continue
+        node: Any = data
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        out[name] = _value(sym, node)
+    return out
+
+
+def _value(sym: Symbol, raw: Any) -> Any:
+    if raw is None:
+        raw = sym.default
+    if sym.type == "money":
+        return Fraction(str(raw)) if raw is not None else Fraction(0)
+    if sym.type == "map":
+        return {k: Fraction(str(v)) for k, v in (raw or {}).items()}
+    if sym.type == "date":
+        return dt.date.fromisoformat(raw) if raw else None
+    return raw

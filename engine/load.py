@@ -1,0 +1,247 @@
+"""Load a rule-pack folder: strict YAML, a schema per document kind, then the pack's own model.
+
+Loading fails early and completely: every problem of every file is collected (file, line,
+path, message in English and Chinese) and raised together as one :class:`RulePackError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from . import schemas
+from .errors import Problem, RulePackError
+from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
+from .source import Node, line_at, read_yaml
+
+
+def load_pack(folder: str | Path) -> RulePack:
+    """Read, validate and compile the rule pack in ``folder``; raise RulePackError on any problem."""
+    from .checks import check_pack  # cross-document checks need the model built here
+    from .plan import build_plan
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise RulePackError(f"{folder}: not a folder of rule files",
+                            [Problem("rule pack folder not found", "找不到规则包目录", file=str(folder))],
+                            message_zh=f"{folder}：找不到规则包目录")
+    documents = read_documents(root)
+    pack = build_pack(documents)
+    check_pack(pack)
+    plan = build_plan(pack)
+    object.__setattr__(pack, "plan", plan)
+    return pack
+
+
+def read_documents(root: Path) -> dict[str, Any]:
+    """Every YAML document of a pack folder by relative path, each valid against its kind's schema."""
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise RulePackError(f"{root}: no YAML files", [Problem("no .yaml files in the folder", file=str(root))])
+    documents: dict[str, Any] = {}
+    found: list[Problem] = []
+    headline = ""
+    for path in files:
+        try:
+            doc = read_yaml(path, root)
+        except RulePackError as exc:
+            found.extend(exc.problems)
+            headline = headline or exc.problems[0].__str__()
+            continue
+        name = path.relative_to(root).as_posix()
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        if kind not in schemas.DOCUMENT_KINDS:
+            found.append(Problem(
+                f"'kind' must be one of {', '.join(schemas.DOCUMENT_KINDS)} (found {kind!r})",
+                f"'kind' 必须是 {'、'.join(schemas.DOCUMENT_KINDS)} 之一", file=name,
+                line=doc.line if isinstance(doc, Node) else 1, path="kind"))
+            headline = headline or str(found[-1])
+            continue
+        errs, head = schemas.problems(kind, doc, file=name, line_of=lambda p, d=doc: line_at(d, p))
+        if errs:
+            found.extend(errs)
+            headline = headline or f"{name}: {head}"
+            continue
+        documents[name] = doc
+    if found:
+        raise RulePackError(headline, found, message_zh="规则包有错误")
+    return documents
+
+
+def digest_of(documents: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the documents (key order and YAML layout do not matter)."""
+    canonical = json.dumps(documents, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _text(node: Any) -> Text:
+    return Text(node["zh"], node["en"])
+
+
+def convert_value(type_: str, raw: Any) -> Any:
+    """A raw YAML value as the engine computes with it; ValueError says what was expected."""
+    if type_ in ("money", "number"):
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ValueError(f"expected a number, got {raw!r}")
+        return Fraction(str(raw))
+    if type_ == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ValueError(f"expected a whole number, got {raw!r}")
+        return raw
+    if type_ == "bool":
+        if not isinstance(raw, bool):
+            raise ValueError(f"expected true or false, got {raw!r}")
+        return raw
+    if type_ == "date":
+        try:
+            return dt.date.fromisoformat(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
+    if type_ == "list":
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise ValueError(f"expected a list of codes, got {raw!r}")
+        return tuple(raw)
+    if type_ == "map":
+        if not isinstance(raw, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in raw.values()):
+            raise ValueError(f"expected a table of code: number, got {raw!r}")
+        return {str(k): Fraction(str(v)) for k, v in raw.items()}
+    if type_ == "bands":
+        return _bands(raw)
+    raise ValueError(f"unknown type {type_}")
+
+
+def _bands(raw: Any) -> tuple[tuple[Fraction | None, Fraction], ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("expected a list of bands: [{upto: 5000, rate: 0.5}, ..., {rate: 0.7}]")
+    out: list[tuple[Fraction | None, Fraction]] = []
+    for i, band in enumerate(raw):
+        if not isinstance(band, dict) or "rate" not in band or set(band) - {"upto", "rate"}:
+            raise ValueError(f"band {i + 1}: expected {{upto: amount, rate: ratio}}")
+        upto = band.get("upto")
+        last = i == len(raw) - 1
+        if (upto is None) != last:
+            raise ValueError(f"band {i + 1}: every band but the last needs 'upto'; the last has none")
+        if upto is not None and out and out[-1][0] is not None and Fraction(str(upto)) <= out[-1][0]:
+            raise ValueError(f"band {i + 1}: 'upto' must increase")
+        out.append((None if upto is None else Fraction(str(upto)), Fraction(str(band["rate"]))))
+    return tuple(out)
+
+
+def build_pack(documents: dict[str, Any]) -> RulePack:
+    """The model of a pack from its schema-valid documents; problems are collected, then raised."""
+    found: list[Problem] = []
+    by_kind: dict[str, list[tuple[str, Any]]] = {k: [] for k in schemas.DOCUMENT_KINDS}
+    for name, doc in documents.items():
+        by_kind[doc["kind"]].append((name, doc))
+    if len(by_kind["pack"]) != 1:
+        raise RulePackError("a rule pack needs exactly one document of kind 'pack'",
+                            [Problem(f"found {len(by_kind['pack'])} documents of kind 'pack'",
+                                     "规则包必须有且只有一个 kind: pack 文档")])
+    pack_file, meta = by_kind["pack"][0]
+
+    jurisdictions: dict[str, Jurisdiction] = {}
+    for name, doc in by_kind["jurisdictions"]:
+        for item in doc["jurisdictions"]:
+            if item["code"] in jurisdictions:
+                found.append(Problem(f"jurisdiction {item['code']} is listed twice", file=name,
+                                     line=item.line, path="jurisdictions"))
+            jurisdictions[item["code"]] = Jurisdiction(item["code"], item["name"], item["level"],
+                                                       item.get("parent"))
+
+    parameters: dict[str, Parameter] = {}
+    for name, doc in by_kind["parameters"]:
+        for pname, p in doc["parameters"].items():
+            if pname in parameters:
+                found.append(Problem(f"parameter '{pname}' is declared twice (also in {parameters[pname].file})",
+                                     file=name, line=doc["parameters"].line_of(pname)))
+                continue
+            parameters[pname] = Parameter(
+                name=pname, label=_text(p["label"]), unit=p["unit"], type=p["type"],
+                reference=p["reference"], minimum=p.get("minimum"), maximum=p.get("maximum"),
+                set_by=tuple(p.get("set_by", ("province", "city", "county"))),
+                at_least=tuple(Bound(b["parameter"], b.get("of", "self"), b["reference"])
+                               for b in p.get("at_least", ())),
+                description=_text(p["description"]) if "description" in p else None,
+                file=name, line=doc["parameters"].line_of(pname))
+
+    values: list[DatedValue] = []
+    for name, doc in by_kind["values"]:
+        code = doc["jurisdiction"]
+        for pname, entries in doc["values"].items():
+            param = parameters.get(pname)
+            seen: dict[str, int] = {}
+            for entry in entries:
+                line = entry.line
+                if entry["from"] in seen:
+                    found.append(Problem(
+                        f"{pname}: two values from {entry['from']} (lines {seen[entry['from']]} and {line})",
+                        f"{pname}：{entry['from']} 起有两个取值", file=name, line=line,
+                        path=f"values.{pname}"))
+                seen[entry["from"]] = line
+                value = None
+                if param is not None and "value" in entry:
+                    try:
+                        value = convert_value(param.type, entry["value"])
+                    except ValueError as exc:
+                        found.append(Problem(f"{pname}: {exc}", f"{pname}：取值类型错误（{exc}）",
+                                             file=name, line=line, path=f"values.{pname}"))
+                values.append(DatedValue(pname, code, dt.date.fromisoformat(entry["from"]), value,
+                                         bool(entry.get("inherit")), entry.get("document"),
+                                         entry.get("reason"), name, line))
+
+    variables: dict[tuple[str, str], Variable] = {}
+    rules: list[Rule] = []
+    for name, doc in by_kind["rules"]:
+        for vname, v in doc.get("variables", {}).items():
+            scope = v.get("scope", "household")
+            if (scope, vname) in variables:
+                found.append(Problem(f"variable '{vname}' is declared twice", file=name,
+                                     line=doc["variables"].line_of(vname)))
+            default = v.get("default")
+            if default is not None and v["type"] in ("money", "number"):
+                default = Fraction(str(default))
+            variables[(scope, vname)] = Variable(vname, scope, v["type"], default, _text(v["label"]), name)
+        for r in doc["rules"]:
+            assignments = tuple((k, _source(val)) for k, val in r.get("set", {}).items())
+            rules.append(Rule(
+                id=r["id"], title=_text(r["title"]), reference=r["reference"], programme=doc["programme"],
+                scope=r.get("for_each", "household"), when=r.get("when"), assignments=assignments,
+                reason=_text(r["reason"]) if "reason" in r else None, file=name, line=r.line))
+
+    tests: list[PolicyTest] = []
+    for name, doc in by_kind["tests"]:
+        for t in doc["tests"]:
+            tests.append(PolicyTest(t["name"], dt.date.fromisoformat(t["as_of"]), _plain(t["household"]),
+                                    _plain(t.get("expect")), t.get("expect_error"), name, t.line))
+
+    if found:
+        raise RulePackError(str(found[0]), found, message_zh="规则包有错误")
+    return RulePack(
+        id=meta["id"], title=_text(meta["title"]), root=meta["root"],
+        illustrative=bool(meta.get("illustrative", False)),
+        notice=_text(meta["notice"]) if "notice" in meta else None,
+        documents=tuple(_plain(d) for d in meta["documents"]), jurisdictions=jurisdictions,
+        parameters=parameters, values=tuple(values), variables=variables, rules=tuple(rules),
+        outputs=_plain(meta["outputs"]), tests=tuple(tests), digest=digest_of(documents),
+        sources={n: _plain(d) for n, d in documents.items()},
+    )
+
+
+def _source(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """Drop the line bookkeeping: plain dicts and lists, safe to serialise and to compare."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,143 @@
+"""The vocabulary of a rule pack as frozen dataclasses, passed between the stages of the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Text:
+    """A label or sentence in Chinese and English."""
+
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """One administrative division (GB/T 2260 code) in the inheritance tree."""
+
+    code: str
+    name: str
+    level: str  # province | city | county
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A lower bound on a parameter: another parameter's value, resolved at root, parent or self."""
+
+    parameter: str
+    of: str  # root | parent | self
+    reference: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A policy parameter declared once, with values dated per jurisdiction."""
+
+    name: str
+    label: Text
+    unit: str
+    type: str
+    reference: str
+    minimum: Any = None
+    maximum: Any = None
+    set_by: tuple[str, ...] = ("province", "city", "county")
+    at_least: tuple[Bound, ...] = ()
+    description: Text | None = None
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    """A value of a parameter for a jurisdiction from a date on (or ``inherit`` from its parent)."""
+
+    parameter: str
+    jurisdiction: str
+    start: dt.date
+    value: Any
+    inherit: bool
+    document: str | None
+    reason: str | None = None
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A value computed by rules, with the default it has where no rule sets it."""
+
+    name: str
+    scope: str
+    type: str
+    default: Any
+    label: Text
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A programme rule: when its condition holds (matched by durable-rules) it sets values."""
+
+    id: str
+    title: Text
+    reference: str
+    programme: str
+    scope: str  # household | member | claim | incident
+    when: str | None
+    assignments: tuple[tuple[str, str], ...]
+    reason: Text | None
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PolicyTest:
+    """A household and a date with the outputs (or the error) the pack must produce."""
+
+    name: str
+    as_of: dt.date
+    household: dict[str, Any]
+    expect: dict[str, Any] | None
+    expect_error: str | None
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """A whole rule pack, loaded, validated and compiled; identified by its content digest."""
+
+    id: str
+    title: Text
+    root: str
+    illustrative: bool
+    notice: Text | None
+    documents: tuple[dict[str, Any], ...]
+    jurisdictions: dict[str, Jurisdiction]
+    parameters: dict[str, Parameter]
+    values: tuple[DatedValue, ...]
+    variables: dict[tuple[str, str], Variable]
+    rules: tuple[Rule, ...]
+    outputs: dict[str, Any]
+    tests: tuple[PolicyTest, ...]
+    digest: str
+    sources: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    plan: Any = field(repr=False, compare=False, default=None)
+
+    def counties(self) -> list[Jurisdiction]:
+        """Every county-level division of the pack, in code order."""
+        return sorted((j for j in self.jurisdictions.values() if j.level == "county"), key=lambda j: j.code)
+
+    def chain(self, code: str) -> list[str]:
+        """The jurisdiction and its ancestors up to the root: county, city, province."""
+        out = []
+        current: str | None = code
+        while current is not None:
+            out.append(current)
+            current = self.jurisdictions[current].parent
+        return out

@@ -1,0 +1,135 @@
+"""The JSON Schemas of ``schemas/``: the single source of truth for document and fact shapes."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import Problem
+from .expressions import Symbol
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+DOCUMENT_KINDS = ("pack", "jurisdictions", "parameters", "values", "rules", "tests")
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    """A schema by name, e.g. ``household`` for ``schemas/household.schema.json``."""
+    with open(SCHEMA_DIR / f"{name}.schema.json", encoding="utf-8") as f:
+        return json.load(f)  # type: ignore[no-any-return]
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A compiled draft 2020-12 validator with date-format checking."""
+    return Draft202012Validator(schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def json_path(error: ValidationError) -> str:
+    """A readable path such as ``members[1].age``."""
+    out = ""
+    for step in error.absolute_path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def describe(error: ValidationError) -> tuple[str, str]:
+    """An English and a Chinese message for one schema error, naming the offending key."""
+    v = error.validator
+    if v == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        names = ", ".join(repr(e) for e in extra)
+        return (f"unknown field {names}" + (f" (allowed: {allowed})" if allowed else ""),
+                f"未知字段 {names}" + (f"（允许的字段：{allowed}）" if allowed else ""))
+    if v == "required":
+        missing = [r for r in error.validator_value if r not in error.instance]
+        return (f"missing required field {', '.join(map(repr, missing))}",
+                f"缺少必填字段 {', '.join(map(repr, missing))}")
+    if v == "format" and error.validator_value == "date":
+        return (f"{error.instance!r} is not a valid date; write YYYY-MM-DD, e.g. 2018-01-01",
+                f"{error.instance!r} 不是有效日期，请写成 YYYY-MM-DD，例如 2018-01-01")
+    if v == "minimum":
+        return (f"{error.instance!r} is below the minimum {error.validator_value}",
+                f"{error.instance!r} 小于最小值 {error.validator_value}")
+    if v == "maximum":
+        return (f"{error.instance!r} is above the maximum {error.validator_value}",
+                f"{error.instance!r} 大于最大值 {error.validator_value}")
+    if v == "enum":
+        allowed = ", ".join(repr(x) for x in error.validator_value)
+        return (f"{error.instance!r} is not one of {allowed}", f"{error.instance!r} 不是允许的取值（{allowed}）")
+    if v == "type":
+        return (f"{error.instance!r} is not of type {error.validator_value}",
+                f"{error.instance!r} 的类型应为 {error.validator_value}")
+    return error.message, error.message
+
+
+def problems(name: str, instance: Any, file: str | None = None,
+             line_of: Any = None) -> tuple[list[Problem], str]:
+    """Every schema error of ``instance`` as located problems, and a one-line headline."""
+    errors = list(validator(name).iter_errors(instance))
+    if not errors:
+        return [], ""
+    out = []
+    for e in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+        en, zh = describe(e)
+        out.append(Problem(en, zh, file=file, path=json_path(e) or "(document)",
+                           line=line_of(list(e.absolute_path)) if line_of else None))
+    head = best_match(errors)
+    en, _ = describe(head)
+    where = json_path(head)
+    return out, (f"{where}: {en}" if where else en)
+
+
+_COLLECTION_SCOPES = {"members": "member", "medical_claims": "claim", "incidents": "incident"}
+
+
+def fact_symbols() -> dict[tuple[str, str], Symbol]:
+    """The household facts a rule can read, derived from ``household.schema.json``."""
+    root = schema("household")
+    out: dict[tuple[str, str], Symbol] = {}
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        ref = node.get("$ref")
+        if ref:
+            return resolve(root["$defs"][ref.rsplit("/", 1)[1]] | {k: v for k, v in node.items() if k != "$ref"})
+        return node
+
+    def walk(props: dict[str, Any], scope: str, prefix: str, required: list[str], optional: bool) -> None:
+        for name, node in props.items():
+            node = resolve(node)
+            full = prefix + name
+            if scope == "household" and name in _COLLECTION_SCOPES:
+                item = resolve(node["items"])
+                walk(item["properties"], _COLLECTION_SCOPES[name], "", item.get("required", []), False)
+                continue
+            types = node.get("type")
+            types = types if isinstance(types, list) else [types]
+            if "object" in types and "properties" in node:
+                walk(node["properties"], scope, full + ".", node.get("required", []),
+                     optional or name not in required)
+                continue
+            if "object" in types:  # a table such as medical_aid_paid_ytd
+                out[(scope, full)] = Symbol(full, "fact", scope, "map")
+                continue
+            if node.get("x-unit") == "yuan":
+                t = "money"
+            elif node.get("format") == "date":
+                t = "date"
+            elif "integer" in types:
+                t = "int"
+            elif "boolean" in types:
+                t = "bool"
+            else:
+                t = "str"
+            nullable = "null" in types or ("default" not in node and (optional or name not in required))
+            out[(scope, full)] = Symbol(full, "fact", scope, t, nullable, node.get("default"))
+
+    walk(root["properties"], "household", "", root.get("required", []), False)
+    out[("household", "as_of")] = Symbol("as_of", "input", "household", "date")
+    return out

@@ -1,0 +1,107 @@
+"""Strict YAML reading: duplicate keys, bad syntax and tabs become errors with file and line.
+
+Mappings are returned as ``Node`` dicts that remember the line of every key, so that later
+checks (schemas, cross-document constraints) can point at the line a person has to edit.
+Dates are kept as strings (the implicit timestamp resolver is removed) and checked by the
+schemas, so ``2018-02-30`` is reported like any other bad value instead of crashing the parser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode
+
+from .errors import Problem, RulePackError
+
+
+class Node(dict):  # type: ignore[type-arg]
+    """A YAML mapping that knows its own line and the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without implicit timestamps and with duplicate-key detection."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_mapping(loader: _StrictLoader, node: MappingNode) -> Node:
+    loader.flatten_mapping(node)
+    out = Node()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) or key is None:
+            raise ConstructorError(None, None, "mapping keys must be plain text", key_node.start_mark)
+        if isinstance(key, int | float | bool):
+            raise ConstructorError(
+                None, None,
+                f"key {key!r} must be text: quote it, e.g. \"{key}\"", key_node.start_mark)
+        if key in out:
+            raise ConstructorError(
+                None, None,
+                f"duplicate key {key!r} (first on line {out.key_lines[key]})", key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Parse one YAML document strictly; raise RulePackError naming file and line."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or str(exc)
+        raise RulePackError(
+            f"{file}: invalid YAML",
+            [Problem(f"invalid YAML: {what}", f"YAML 格式错误：{what}", file=file, line=line)],
+            message_zh=f"{file}：YAML 格式错误",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise RulePackError(f"{file}: invalid YAML: {exc}", [Problem(str(exc), file=file)]) from None
+
+
+def read_yaml(path: Path, root: Path) -> Any:
+    """Read a YAML file of a pack; the file is named relative to the pack folder."""
+    name = path.relative_to(root).as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RulePackError(f"{name}: not UTF-8 text", [Problem("file is not UTF-8 text", file=name)]) from None
+    return parse_yaml(text, name)
+
+
+def line_at(document: Any, path: list[str | int]) -> int | None:
+    """The line of the deepest mapping key on ``path`` inside a parsed document."""
+    line = document.line if isinstance(document, Node) else None
+    current = document
+    for step in path:
+        if isinstance(current, Node) and isinstance(step, str) and step in current:
+            line = current.line_of(step)
+            current = current[step]
+        elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
+            current = current[step]
+            if isinstance(current, Node):
+                line = current.line
+        else:
+            break
+    return line

@@ -110,8 +110,8 @@ def _check_bound(pack: RulePack, index: ParameterIndex, name: str, bound: Any, c
         found.append(Problem(
             f"{code} {j.name}: {name} {format_amount(own.value)} from {span} is below "
             f"{bound.parameter} {format_amount(limit.value)} of {whose.code} {whose.name} ({bound.reference})",
-            f"{code} {j.name}：{span_zh} 的 {name} 为 {format_amount(own.value)}，低于 {whose.name} 的 "
-            f"{bound.parameter} {format_amount(limit.value)}（{bound.reference}）",
+            f"{code} {j.name}：{span_zh} 的{_label(pack, name)}为 {format_amount(own.value)}，低于{whose.name}的"
+            f"{_label(pack, bound.parameter)} {format_amount(limit.value)}（{bound.reference}）",
             file=entry.file if entry else None, line=entry.line if entry else None, path=f"values.{name}",
             details={"jurisdiction": code, "parameter": name, "start": start.isoformat(),
                      "end": end.isoformat() if end else None, "value": format_amount(own.value),
@@ -125,3 +125,8 @@ def _entry(pack: RulePack, name: str, code: str, start: dt.date) -> DatedValue |
         if v.parameter == name and v.jurisdiction == code and v.start == start:
             return v
     return None
+
+
+def _label(pack: RulePack, name: str) -> str:
+    param = pack.parameters.get(name)
+    return f"{param.label.zh}（{name}）" if param else name

@@ -9,7 +9,6 @@ incidents) are processed in input order, so a rule can keep running totals over 
 from __future__ import annotations
 
 import datetime as dt
-import string
 from collections import OrderedDict
 from typing import Any
 
@@ -20,7 +19,7 @@ from .errors import EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex
 from .model import RulePack
-from .plan import SCOPE_COLLECTION, CompiledRule, Plan
+from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Plan
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 
@@ -173,12 +172,9 @@ class _Run:
         assert reason is not None
         sentences = []
         for lang, text in (("zh", reason.zh), ("en", reason.en)):
-            fields = {}
-            for _, name, _, _ in string.Formatter().parse(text):
-                if name:
-                    value = env.ent[name] if env.ent is not None and name in env.ent else env.hh[name]
-                    fields[name] = format_amount(value)
-            sentence = text.format(**fields)
+            sentence = PLACEHOLDER.sub(
+                lambda m: format_amount(env.ent[m[1]] if env.ent is not None and m[1] in env.ent else env.hh[m[1]]),
+                text)
             cite = f"（{cr.rule.reference}）" if lang == "zh" else f" ({cr.rule.reference})"
             sentences.append(sentence if cr.rule.reference in sentence else sentence + cite)
         self._reasons.append((cr.order, position, sentences[0], sentences[1]))

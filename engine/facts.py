@@ -8,6 +8,7 @@ naming the field by its path (``members[1].age``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -37,9 +38,12 @@ def check(pack: RulePack, data: Any) -> None:
         raise HouseholdError("a household must be a JSON object",
                              [Problem("expected a JSON object", "应为 JSON 对象", path="(household)")],
                              message_zh="家庭信息必须是 JSON 对象")
-    found, headline = schemas.problems("household", data)
-    if found:
-        raise HouseholdError(f"invalid household: {headline}", found, message_zh="家庭信息有误")
+    if not schemas.is_valid("household", data) or not _dates_valid(data):
+        found, headline = schemas.problems("household", data)
+        if found:
+            raise HouseholdError(f"invalid household: {headline}", found, message_zh="家庭信息有误")
+    found = [Problem(f"{value!r} is not a finite number", f"{value!r} 不是有效数字", path=path)
+             for path, value in _non_finite(data, "")]
     ids: dict[str, int] = {}
     for i, m in enumerate(data["members"]):
         if m["id"] in ids:
@@ -95,3 +99,25 @@ def _value(sym: Symbol, raw: Any) -> Any:
     if sym.type == "date":
         return dt.date.fromisoformat(raw) if raw else None
     return raw
+
+
+def _dates_valid(data: dict[str, Any]) -> bool:
+    dates = [data.get("last_review")] + [i.get("date") for i in data.get("incidents", [])]
+    try:
+        for d in dates:
+            if d is not None:
+                dt.date.fromisoformat(d)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _non_finite(node: Any, path: str) -> list[tuple[str, Any]]:
+    """NaN and infinities pass JSON Schema's number type but are not amounts."""
+    if isinstance(node, float):
+        return [] if math.isfinite(node) else [(path, node)]
+    if isinstance(node, dict):
+        return [hit for k, v in node.items() for hit in _non_finite(v, f"{path}.{k}" if path else k)]
+    if isinstance(node, list):
+        return [hit for i, v in enumerate(node) for hit in _non_finite(v, f"{path}[{i}]")]
+    return []

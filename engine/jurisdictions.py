@@ -72,12 +72,16 @@ class ParameterIndex:
                 out[name] = r
         if missing:
             name = self.pack.jurisdictions[code].name
+            first = min((v.start for v in self.pack.values if v.parameter in missing), default=None)
+            hint = f" (the earliest value starts {first.isoformat()})" if first and first > on else ""
+            listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             raise EvaluationError(
-                f"no value in force on {on.isoformat()} for {code} {name}: {', '.join(missing)}",
-                [Problem(f"parameter '{m}' has no value in force on {on.isoformat()} for {code}",
-                         f"{code} {name} 在 {on.isoformat()} 没有有效的参数 {m}", path="as_of",
-                         details={"parameter": m, "jurisdiction": code}) for m in missing],
-                message_zh=f"{code} {name} 在 {on.isoformat()} 没有有效的参数：{'、'.join(missing)}",
+                f"no parameter value in force on {on.isoformat()} for {code} {name}: {listed}{hint}",
+                [Problem(f"no value in force on {on.isoformat()} for {code} {name}: {listed}{hint}",
+                         f"{code} {name} 在 {on.isoformat()} 没有有效的参数取值：{'、'.join(missing[:5])}"
+                         + (f" 等 {len(missing)} 项" if len(missing) > 5 else ""),
+                         path="as_of", details={"parameters": missing, "jurisdiction": code})],
+                message_zh=f"{code} {name} 在 {on.isoformat()} 没有有效的参数取值",
             )
         self._cache[key] = out
         if len(self._cache) > self._cache_size:

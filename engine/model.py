@@ -129,6 +129,9 @@ class RulePack:
     sources: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     plan: Any = field(repr=False, compare=False, default=None)
 
+    def __repr__(self) -> str:
+        return f"RulePack({self.id!r}, {self.digest[:19]}…)"
+
     def counties(self) -> list[Jurisdiction]:
         """Every county-level division of the pack, in code order."""
         return sorted((j for j in self.jurisdictions.values() if j.level == "county"), key=lambda j: j.code)

@@ -7,15 +7,16 @@ matching decides which rules fire; the stage's facts carry only the values its c
 
 from __future__ import annotations
 
-import string
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import schemas
 from .errors import Problem, RulePackError
-from .expressions import Compiled, Compiler, ExpressionError, Symbol, durable_key
+from .expressions import Compiled, Compiler, ExpressionError, Symbol
 from .model import Rule, RulePack
 
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")  # {name} in reason sentences
 SCOPE_COLLECTION = {"member": "members", "claim": "claims", "incident": "incidents"}
 
 
@@ -142,10 +143,10 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
         local[var] = target.type
     if rule.reason:
         for text in (rule.reason.zh, rule.reason.en):
-            for _, field_name, _, _ in string.Formatter().parse(text):
-                if field_name and field_name not in local and not _known(symbols, rule.scope, field_name):
+            for field_name in PLACEHOLDER.findall(text):
+                if field_name not in local and not _known(symbols, rule.scope, field_name):
                     raise ExpressionError(f"reason: unknown placeholder {{{field_name}}}")
-                if field_name and field_name not in local:
+                if field_name not in local:
                     cr.reads.add(_scope_of(symbols, rule.scope, field_name))
     cr.parameters = sorted(n for (s, n) in cr.reads if symbols.get((s, n), None) is not None
                            and symbols[(s, n)].kind == "parameter")

@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -28,6 +29,21 @@ def schema(name: str) -> dict[str, Any]:
 def validator(name: str) -> Draft202012Validator:
     """A compiled draft 2020-12 validator with date-format checking."""
     return Draft202012Validator(schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@cache
+def _fast(name: str) -> Any:
+    # fastjsonschema fills in defaults unless told not to: the caller's data must stay untouched
+    return fastjsonschema.compile(schema(name), use_default=False)
+
+
+def is_valid(name: str, instance: Any) -> bool:
+    """A fast yes/no (about 10× quicker than jsonschema); ``problems`` explains a no."""
+    try:
+        _fast(name)(instance)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 def json_path(error: ValidationError) -> str:

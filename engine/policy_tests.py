@@ -1,0 +1,58 @@
+"""Run a pack's policy tests (household + date → expected outputs or error)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .decision import dumps
+from .errors import DoudiError
+from .evaluate import evaluate
+from .model import PolicyTest, RulePack
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of one policy test: each mismatch as (output, expected, actual)."""
+
+    test: PolicyTest
+    mismatches: list[tuple[str, Any, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and self.error is None
+
+
+def run_tests(pack: RulePack) -> list[TestResult]:
+    """Evaluate every policy test of ``pack`` and compare the outputs it names."""
+    return [run_test(pack, t) for t in pack.tests]
+
+
+def run_test(pack: RulePack, test: PolicyTest) -> TestResult:
+    """One policy test; an unexpected error is a failure, an expected one must contain the text."""
+    try:
+        decision = evaluate(pack, test.household, test.as_of, trace=False)
+    except DoudiError as exc:
+        if test.expect_error and test.expect_error in str(exc):
+            return TestResult(test)
+        return TestResult(test, error=str(exc))
+    if test.expect_error:
+        return TestResult(test, error=f"expected an error containing {test.expect_error!r}, got a decision")
+    outputs = json.loads(dumps(decision.outputs))
+    mismatches = [(key, want, outputs.get(key)) for key, want in (test.expect or {}).items()
+                  if not _same(outputs.get(key), want)]
+    return TestResult(test, mismatches)
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        return round(float(actual), 2) == round(float(expected), 2)
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return expected.keys() == actual.keys() and all(_same(actual[k], v) for k, v in expected.items())
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(_same(a, e) for a, e in zip(actual, expected, strict=True))
+    return actual == expected

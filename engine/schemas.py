@@ -94,8 +94,16 @@ def problems(name: str, instance: Any, file: str | None = None,
     out = []
     for e in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         en, zh = describe(e)
-        out.append(Problem(en, zh, file=file, path=json_path(e) or "(document)",
-                           line=line_of(list(e.absolute_path)) if line_of else None))
+        base = json_path(e)
+        paths = [[*e.absolute_path]]
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            # one problem per unknown key, at the key itself: the field a person has to fix
+            extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+            paths = [[*e.absolute_path, k] for k in extra]
+        for steps in paths:
+            path = base if steps == list(e.absolute_path) else (f"{base}.{steps[-1]}" if base else str(steps[-1]))
+            out.append(Problem(en, zh, file=file, path=path or "(document)",
+                               line=line_of(steps) if line_of else None))
     head = best_match(errors)
     en, _ = describe(head)
     where = json_path(head)

@@ -48,7 +48,7 @@ def _check_jurisdictions(pack: RulePack) -> list[Problem]:
 def _check_values(pack: RulePack) -> list[Problem]:
     found = []
     for v in pack.values:
-        where = {"file": v.file, "line": v.line, "path": f"values.{v.parameter}"}
+        where: dict[str, Any] = {"file": v.file, "line": v.line, "path": f"values.{v.parameter}"}
         param = pack.parameters.get(v.parameter)
         if param is None:
             found.append(Problem(

@@ -255,7 +255,7 @@ class Compiler:
         self._reads.add((sym.scope, dotted))
         if sym.scope == "household":
             return (lambda env: env.hh[dotted]), sym.type
-        return (lambda env: env.ent[dotted]), sym.type  # type: ignore[index]
+        return (lambda env: env.ent[dotted]), sym.type
 
     def _binop(self, node: ast.BinOp) -> tuple[Fn, str]:
         (a, ta), (b, tb) = self._expr(node.left), self._expr(node.right)
@@ -280,13 +280,13 @@ class Compiler:
 
     def _compare(self, node: ast.Compare) -> tuple[Fn, str]:
         left_fn, lt = self._expr(node.left)
-        steps = []
+        steps: list[tuple[Callable[[Any, Any], bool], Fn]] = []
         for op, right in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, ast.Is | ast.IsNot):
                 if not (isinstance(right, ast.Constant) and right.value is None):
                     raise ExpressionError("'is' only compares with None")
                 is_ = isinstance(op, ast.Is)
-                steps.append((lambda a, b, is_=is_: (a is None) == is_, lambda env: None))
+                steps.append((_is_none if is_ else _is_not_none, _nothing))
                 continue
             right_fn, rt = self._expr(right)
             if isinstance(op, ast.In | ast.NotIn):
@@ -419,7 +419,7 @@ class Compiler:
             return self._cond(node.operand, keys, not negate)
         if isinstance(node, ast.Compare):
             if len(node.ops) > 1:  # a < b < c  ==  a < b and b < c
-                pairs = [ast.Compare(left=a, ops=[op], comparators=[b]) for a, op, b in
+                pairs: list[ast.expr] = [ast.Compare(left=a, ops=[op], comparators=[b]) for a, op, b in
                          zip([node.left, *node.comparators[:-1]], node.ops, node.comparators, strict=True)]
                 return self._cond(ast.BoolOp(op=ast.And(), values=pairs), keys, negate)
             return self._cond_compare(node.left, node.ops[0], node.comparators[0], keys, negate)
@@ -447,7 +447,7 @@ class Compiler:
         d = self._dotted(node)
         return d is not None and d.split(".")[0] not in self._loops and d not in COLLECTIONS
 
-    def _cond_compare(self, left: ast.AST, op: ast.cmpop, right: ast.AST,
+    def _cond_compare(self, left: ast.expr, op: ast.cmpop, right: ast.expr,
                       keys: dict[str, Symbol], negate: bool) -> dict[str, Any]:
         if isinstance(op, ast.Is | ast.IsNot):
             return self._cond_compare_values(left, op, right, keys, negate)
@@ -463,7 +463,7 @@ class Compiler:
                 guards.append({key + "__null": False})
         return {"$and": [*guards, cond]} if guards else cond
 
-    def _cond_compare_values(self, left: ast.AST, op: ast.cmpop, right: ast.AST,
+    def _cond_compare_values(self, left: ast.expr, op: ast.cmpop, right: ast.expr,
                              keys: dict[str, Symbol], negate: bool) -> dict[str, Any]:
         if isinstance(right, ast.Constant) and right.value is None and not isinstance(op, ast.Is | ast.IsNot):
             raise ExpressionError(f"write '{ast.unparse(left)} is None' to test for a missing value")
@@ -537,6 +537,10 @@ class Compiler:
             if op is None:
                 raise ExpressionError(f"operator in '{ast.unparse(node)}' is not allowed")
             (lv, ls), (rv, rs) = self._operand(node.left, keys), self._operand(node.right, keys)
+            if ls is None and rs is None:  # constants only: fold them, the scale is decided by the other side
+                a, b = Fraction(lv), Fraction(rv)
+                return (a + b if op == "$add" else a - b if op == "$sub" else a * b), None
+            scale: int | None
             if op == "$mul":
                 scale = (ls or 0) + (rs or 0)
                 lv = _scale_constant(lv, 0, "") if ls is None else lv
@@ -596,6 +600,18 @@ def _unify(a: str, b: str) -> str:
 
 def _comparable(a: str, b: str) -> bool:
     return a == b or (a in NUMERIC and b in NUMERIC) or "null" in (a, b)
+
+
+def _is_none(a: Any, _b: Any) -> bool:
+    return a is None
+
+
+def _is_not_none(a: Any, _b: Any) -> bool:
+    return a is not None
+
+
+def _nothing(env: Env) -> None:
+    return None
 
 
 def _divide(a: Any, b: Any) -> Fraction:

@@ -22,7 +22,8 @@ DOCUMENT_KINDS = ("pack", "jurisdictions", "parameters", "values", "rules", "tes
 def schema(name: str) -> dict[str, Any]:
     """A schema by name, e.g. ``household`` for ``schemas/household.schema.json``."""
     with open(SCHEMA_DIR / f"{name}.schema.json", encoding="utf-8") as f:
-        return json.load(f)  # type: ignore[no-any-return]
+        data: dict[str, Any] = json.load(f)
+        return data
 
 
 @cache
@@ -105,9 +106,8 @@ def problems(name: str, instance: Any, file: str | None = None,
             out.append(Problem(en, zh, file=file, path=path or "(document)",
                                line=line_of(steps) if line_of else None))
     head = best_match(errors)
-    en, _ = describe(head)
-    where = json_path(head)
-    return out, (f"{where}: {en}" if where else en)
+    first = next((p for p in out if p.path and p.path.startswith(json_path(head))), out[0])
+    return out, (f"{first.path}: {first.message}" if first.path != "(document)" else first.message)
 
 
 _COLLECTION_SCOPES = {"members": "member", "medical_claims": "claim", "incidents": "incident"}

@@ -18,7 +18,7 @@ from yaml.nodes import MappingNode
 from .errors import Problem, RulePackError
 
 
-class Node(dict):  # type: ignore[type-arg]
+class Node(dict[str, Any]):
     """A YAML mapping that knows its own line and the line of each key (1-based)."""
 
     line: int = 0

@@ -9,6 +9,23 @@ from fractions import Fraction
 from typing import Any
 
 
+def exact(raw: Any) -> int | Fraction:
+    """A JSON/YAML number as an exact value: an int when whole (fast), else a Fraction of its decimal text."""
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    value = Fraction(str(raw))
+    return int(value) if value.denominator == 1 else value
+
+
+def simplest(value: Any) -> Any:
+    """A whole Fraction as an int, so that arithmetic on whole amounts stays in fast ints."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    return value
+
+
 def round_half_up(value: Any, ndigits: int = 0) -> Any:
     """Round half away from zero (四舍五入) exactly; with no digits the result is an int."""
     if isinstance(value, bool) or value is None:

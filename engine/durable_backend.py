@@ -8,8 +8,9 @@ durable-rules 2.0.28 has traps (see the project notes); this wrapper closes each
   pending action of a session is drained synchronously before a call returns;
 * facts are asserted (all matching rules fire), never posted (first match only);
 * a fact that no rule matches is normal ("no rule fired"), not an exception;
-* every evaluation gets a fresh session id from a counter (never the household id: sids are
-  looked up by a 32-bit hash) and its state is deleted in ``finally`` (1,024 live sessions max);
+* every assertion gets a fresh session id from a counter (never the household id: sids are
+  looked up by a 32-bit hash) and its state is deleted in ``finally`` (1,024 live sessions max;
+  memory and time grow with the facts a session holds);
 * one lock serialises calls into the C core (it is not thread-safe); use processes for parallelism;
 * values arrive as ints, bools, strings or short floats, never Decimal (see expressions.encode_for_durable);
 * a rule whose '$or' condition is satisfied by several branches is activated once per branch;
@@ -67,34 +68,46 @@ def ruleset(name: str, definition: dict[str, Any]) -> _Ruleset:
 
 
 class Session:
-    """One evaluation's working memory in durable-rules."""
+    """Working memory in durable-rules for one evaluation (of one household or a chunk of them)."""
 
-    def __init__(self, rs: _Ruleset, sid: str):
+    def __init__(self, rs: _Ruleset):
         self._rs = rs
-        self.sid = sid
 
     def match(self, facts: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        """Assert ``facts``; return (rule name, fact key ``k``) for every rule that fired."""
+        """Assert ``facts``; return (rule name, fact key ``k``) for every rule that fired.
+
+        Each call works in a fresh durable-rules session that is deleted afterwards: facts of an
+        earlier call never linger (the engine slows down as its working memory grows).
+        """
+        sid = f"s{next(_SIDS)}"
         for f in facts:
-            f["sid"] = self.sid
+            f["sid"] = sid
         handle = self._rs.handle
         try:
-            code, state = _core.assert_facts(handle, json.dumps(facts, ensure_ascii=False))
-        except _core.error as exc:
-            raise DurableError(f"durable-rules refused the facts: {exc}") from None
-        if code == _OBSERVED:
-            raise DurableError("durable-rules saw an identical fact twice (each fact needs a unique key)")
+            try:
+                code, state = _core.assert_facts(handle, json.dumps(facts, ensure_ascii=False))
+            except _core.error as exc:
+                raise DurableError(f"durable-rules refused the facts: {exc}") from None
+            if code == _OBSERVED:
+                raise DurableError("durable-rules saw an identical fact twice (each fact needs a unique key)")
+            return self._drain(handle, state)
+        finally:
+            _core.delete_state(handle, sid)
+
+    @staticmethod
+    def _drain(handle: int, state: int) -> list[tuple[str, str]]:
         fired: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         result = _core.start_action_for_state(handle, state)
         while result:
             message = json.loads(result[1])
             for rule_name, matched in message.items():
-                # durable-rules activates a rule once per satisfied branch of an '$or': fire it once.
-                hit = (rule_name, matched["m"]["k"])
-                if hit not in seen:
-                    seen.add(hit)
-                    fired.append(hit)
+                for m in matched if isinstance(matched, list) else (matched,):
+                    # durable-rules activates a rule once per satisfied branch of an '$or': fire it once.
+                    hit = (rule_name, m["m"]["k"])
+                    if hit not in seen:
+                        seen.add(hit)
+                        fired.append(hit)
             following = _core.complete_and_start_action(handle, state)
             result = (None, following) if following else None
         return fired
@@ -102,11 +115,6 @@ class Session:
 
 @contextmanager
 def session(name: str, definition: dict[str, Any]) -> Iterator[Session]:
-    """A fresh session of ruleset ``name``, held under the lock and deleted afterwards."""
+    """A session of ruleset ``name`` held under the lock (the C core is not thread-safe)."""
     with _LOCK:
-        rs = ruleset(name, definition)
-        sid = f"s{next(_SIDS)}"
-        try:
-            yield Session(rs, sid)
-        finally:
-            _core.delete_state(rs.handle, sid)
+        yield Session(ruleset(name, definition))

@@ -13,13 +13,13 @@ from collections import OrderedDict
 from typing import Any
 
 from . import durable_backend, facts
-from .amounts import format_amount
+from .amounts import format_amount, simplest
 from .decision import Decision, TraceStep, plain
-from .errors import EvaluationError, HouseholdError, Problem
+from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex
 from .model import RulePack
-from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Plan
+from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Plan, Stage
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 
@@ -49,22 +49,72 @@ def parse_date(value: Any, field: str = "as_of") -> dt.date:
 def evaluate(pack: RulePack, household: Any, as_of: Any = None, *, trace: bool = True,
              version: int | None = None) -> Decision:
     """Evaluate ``household`` (SPEC §6 facts) on ``as_of`` (default today) against ``pack``."""
+    result = evaluate_many(pack, [household], as_of, trace=trace, version=version)[0]
+    if isinstance(result, DoudiError):
+        raise result
+    return result
+
+
+def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, trace: bool = False,
+                  reasons: bool = True, version: int | None = None) -> list[Decision | DoudiError]:
+    """Evaluate several households in one pass of durable-rules per stage (for rolls and impact reports).
+
+    Returns, in input order, a Decision or the error that household met; one bad household never
+    stops the others. Keep a call to a few hundred households (durable-rules' working memory).
+    """
     on = parse_date(as_of) if as_of is not None else dt.date.today()
     plan: Plan = pack.plan
-    hh = facts.prepare(pack, household, plan.symbols)
-    params = parameter_index(pack).resolve_all(hh.county, on)
-    run = _Run(pack, plan, hh, params, on, trace)
-    run.execute()
-    return Decision(hh.household_id, hh.county, on, {"number": version, "digest": pack.digest},
-                    run.outputs(), tuple(run.steps), run.reasons())
+    index = parameter_index(pack)
+    results: list[Decision | DoudiError | _Run] = []
+    for household in households:
+        try:
+            hh = facts.prepare(pack, household, plan.fact_fields)
+            results.append(_Run(pack, plan, hh, index.resolve_all(hh.county, on), on, trace, reasons))
+        except DoudiError as exc:
+            results.append(exc)
+    runs = [(i, r) for i, r in enumerate(results) if isinstance(r, _Run)]
+    if runs:
+        _execute(pack, plan, runs, results)
+    digest = {"number": version, "digest": pack.digest}
+    for i, r in enumerate(results):
+        if isinstance(r, _Run):
+            results[i] = Decision(r.household_id, r.county, on, dict(digest), r.outputs(), tuple(r.steps),
+                                  r.reasons())
+    return results  # type: ignore[return-value]
+
+
+def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
+             results: list[Decision | DoudiError | _Run]) -> None:
+    """Run every stage for all households: one durable-rules assertion per stage."""
+    live = dict(runs)
+    with durable_backend.session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
+        for stage in plan.stages:
+            batch: list[dict[str, Any]] = []
+            for i, run in live.items():
+                run.facts(stage, f"{i}|", batch)
+            if not batch:
+                continue
+            by_run: dict[int, list[tuple[str, str]]] = {}
+            for rule_name, key in session.match(batch):
+                i, _, local = key.partition("|")
+                by_run.setdefault(int(i), []).append((rule_name, local))
+            for i, fired in by_run.items():
+                run = live[i]
+                try:
+                    for rule_name, local in sorted(fired, key=lambda f: (_position(f[1]), f[0])):
+                        run.apply(plan.by_durable[rule_name], local)
+                except EvaluationError as exc:
+                    results[i] = exc
+                    del live[i]
 
 
 class _Run:
-    """The working state of one evaluation."""
+    """The working state of one household's evaluation."""
 
     def __init__(self, pack: RulePack, plan: Plan, hh: facts.Household, params: dict[str, Any],
-                 on: dt.date, trace: bool):
-        self.pack, self.plan, self.params, self.trace = pack, plan, params, trace
+                 on: dt.date, trace: bool, reasons: bool):
+        self.pack, self.plan, self.params, self.trace, self.want_reasons = pack, plan, params, trace, reasons
+        self.household_id, self.county = hh.household_id, hh.county
         values = dict(hh.values)
         values.update((name, r.value) for name, r in params.items())
         values["as_of"] = on
@@ -79,21 +129,14 @@ class _Run:
         self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
         self._set_by: dict[tuple[int, str], str] = {}
 
-    def execute(self) -> None:
-        with durable_backend.session(f"doudi_{self.pack.id}_{self.pack.digest[7:23]}", self.plan.definition) as s:
-            for stage in self.plan.stages:
-                batch: list[dict[str, Any]] = []
-                for scope, keys in stage.keys.items():
-                    if scope == "household":
-                        batch.append(self._fact(stage.index, scope, "h", keys, None))
-                    else:
-                        for i, ent in enumerate(self.values[SCOPE_COLLECTION[scope]]):
-                            batch.append(self._fact(stage.index, scope, f"{scope}:{i}", keys, ent))
-                if not batch:
-                    continue
-                fired = s.match(batch)
-                for rule_name, key in sorted(fired, key=lambda f: (_position(f[1]), f[0])):
-                    self._apply(self.plan.by_durable[rule_name], key)
+    def facts(self, stage: Stage, prefix: str, batch: list[dict[str, Any]]) -> None:
+        """Append this household's facts for ``stage`` (only the values its conditions read)."""
+        for scope, keys in stage.keys.items():
+            if scope == "household":
+                batch.append(self._fact(stage.index, scope, prefix + "h", keys, None))
+            else:
+                for i, ent in enumerate(self.values[SCOPE_COLLECTION[scope]]):
+                    batch.append(self._fact(stage.index, scope, f"{prefix}{scope}:{i}", keys, ent))
 
     def _fact(self, stage: int, scope: str, key: str, keys: dict[str, Any],
               ent: dict[str, Any] | None) -> dict[str, Any]:
@@ -108,7 +151,8 @@ class _Run:
                 fact[dkey] = encode_for_durable(sym.type, value)
         return fact
 
-    def _apply(self, cr: CompiledRule, key: str) -> None:
+    def apply(self, cr: CompiledRule, key: str) -> None:
+        """Compute the assignments of a rule durable-rules fired for this household (or one entity)."""
         rule = cr.rule
         if key == "h":
             ent, earlier, entity_label, target = None, None, None, self.values
@@ -129,6 +173,7 @@ class _Run:
                     [Problem(f"could not compute {var}: {exc}", f"规则 {rule.id} 无法计算 {var}：{exc}",
                              file=rule.file, line=rule.line, path=f"rules.{rule.id}")],
                     message_zh=f"规则 {rule.id} 计算 {var} 出错") from None
+            value = simplest(value)
             slot = (id(target), var)
             if slot in self._set_by:
                 raise EvaluationError(
@@ -138,7 +183,7 @@ class _Run:
             self._set_by[slot] = rule.id
             target[var] = value
             result[var] = value
-        if rule.reason:
+        if rule.reason and self.want_reasons:
             self._reason(cr, env, _position(key))
         if self.trace:
             self.steps.append(self._step(cr, ent, entity_label, result))

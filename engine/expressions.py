@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .amounts import apply_bands, round_half_up
+from .amounts import apply_bands, round_half_up, simplest
 
 SCOPES = ("household", "member", "claim", "incident")
 COLLECTIONS = {"members": "member", "claims": "claim", "incidents": "incident"}
@@ -223,7 +223,7 @@ class Compiler:
         if isinstance(v, int):
             return (lambda env: v), "int"
         if isinstance(v, float):
-            fv = Fraction(repr(v))
+            fv = simplest(Fraction(repr(v)))
             return (lambda env: fv), "number"
         if isinstance(v, str):
             return (lambda env: v), "str"
@@ -614,10 +614,12 @@ def _nothing(env: Env) -> None:
     return None
 
 
-def _divide(a: Any, b: Any) -> Fraction:
+def _divide(a: Any, b: Any) -> Any:
     if b == 0:
         raise ZeroDivisionError("division by zero")
-    return Fraction(a) / Fraction(b)
+    if type(a) is int and type(b) is int:
+        return a // b if a % b == 0 else Fraction(a, b)
+    return simplest(Fraction(a) / b)
 
 
 def _index(table: dict[str, Any], key: Any) -> Any:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from . import schemas
+from .amounts import exact
 from .errors import HouseholdError, Problem
 from .expressions import Symbol
 from .model import RulePack
@@ -67,24 +67,34 @@ def check(pack: RulePack, data: Any) -> None:
         raise HouseholdError(f"invalid household: {found[0]}", found, message_zh="家庭信息有误")
 
 
-def prepare(pack: RulePack, data: Any, symbols: dict[tuple[str, str], Symbol]) -> Household:
+Fields = dict[str, list[tuple[str, tuple[str, ...], Symbol]]]
+
+
+def fact_fields(symbols: dict[tuple[str, str], Symbol]) -> Fields:
+    """The fact symbols of each scope with their paths (worked out once per pack)."""
+    fields: Fields = {"household": [], "member": [], "claim": [], "incident": []}
+    for (scope, name), sym in symbols.items():
+        if sym.kind == "fact":
+            fields[scope].append((name, tuple(name.split(".")), sym))
+    return fields
+
+
+def prepare(pack: RulePack, data: Any, fields: Fields) -> Household:
     """Check ``data`` and flatten it into the values the rules read (defaults filled in)."""
     check(pack, data)
-    values = _flatten(data, "household", symbols)
+    values = _flatten(data, fields["household"])
     entities = {}
     for key, scope, name in _COLLECTIONS:
-        entities[name] = [_flatten(item, scope, symbols) for item in data.get(key, [])]
+        entities[name] = [_flatten(item, fields[scope]) for item in data.get(key, [])]
     return Household(data["household_id"], data["county"], values, entities)
 
 
-def _flatten(data: dict[str, Any], scope: str, symbols: dict[tuple[str, str], Symbol]) -> dict[str, Any]:
+def _flatten(data: dict[str, Any], fields: list[tuple[str, tuple[str, ...], Symbol]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for (s, name), sym in symbols.items():
-        if s != scope or sym.kind != "fact":
-            continue
-        node: Any = data
-        for part in name.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
+    for name, parts, sym in fields:
+        node: Any = data.get(parts[0])
+        if len(parts) > 1:
+            node = node.get(parts[1]) if isinstance(node, dict) else None
         out[name] = _value(sym, node)
     return out
 
@@ -92,11 +102,14 @@ def _flatten(data: dict[str, Any], scope: str, symbols: dict[tuple[str, str], Sy
 def _value(sym: Symbol, raw: Any) -> Any:
     if raw is None:
         raw = sym.default
-    if sym.type == "money":
-        return Fraction(str(raw)) if raw is not None else Fraction(0)
-    if sym.type == "map":
-        return {k: Fraction(str(v)) for k, v in (raw or {}).items()}
-    if sym.type == "date":
+    t = sym.type
+    if t == "money":
+        return exact(raw) if raw is not None else 0
+    if t == "int" and isinstance(raw, float):
+        return int(raw)
+    if t == "map":
+        return {k: exact(v) for k, v in (raw or {}).items()}
+    if t == "date":
         return dt.date.fromisoformat(raw) if raw else None
     return raw
 

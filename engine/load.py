@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schemas
+from .amounts import exact
 from .errors import Problem, RulePackError
 from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
 from .source import Node, line_at, read_yaml
@@ -87,7 +88,7 @@ def convert_value(type_: str, raw: Any) -> Any:
     if type_ in ("money", "number"):
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ValueError(f"expected a number, got {raw!r}")
-        return Fraction(str(raw))
+        return exact(raw)
     if type_ == "int":
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise ValueError(f"expected a whole number, got {raw!r}")
@@ -109,7 +110,7 @@ def convert_value(type_: str, raw: Any) -> Any:
         if not isinstance(raw, dict) or not all(
                 isinstance(v, int | float) and not isinstance(v, bool) for v in raw.values()):
             raise ValueError(f"expected a table of code: number, got {raw!r}")
-        return {str(k): Fraction(str(v)) for k, v in raw.items()}
+        return {str(k): exact(v) for k, v in raw.items()}
     if type_ == "bands":
         return _bands(raw)
     raise ValueError(f"unknown type {type_}")
@@ -128,7 +129,7 @@ def _bands(raw: Any) -> tuple[tuple[Fraction | None, Fraction], ...]:
             raise ValueError(f"band {i + 1}: every band but the last needs 'upto'; the last has none")
         if upto is not None and out and out[-1][0] is not None and Fraction(str(upto)) <= out[-1][0]:
             raise ValueError(f"band {i + 1}: 'upto' must increase")
-        out.append((None if upto is None else Fraction(str(upto)), Fraction(str(band["rate"]))))
+        out.append((None if upto is None else Fraction(str(upto)), Fraction(str(band["rate"]))))  # exact bounds
     return tuple(out)
 
 
@@ -204,7 +205,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
                                      line=doc["variables"].line_of(vname)))
             default = v.get("default")
             if default is not None and v["type"] in ("money", "number"):
-                default = Fraction(str(default))
+                default = exact(default)
             variables[(scope, vname)] = Variable(vname, scope, v["type"], default, _text(v["label"]), name)
         for r in doc["rules"]:
             assignments = tuple((k, _source(val)) for k, val in r.get("set", {}).items())

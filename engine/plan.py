@@ -13,6 +13,7 @@ from typing import Any
 
 from . import schemas
 from .errors import Problem, RulePackError
+from .facts import Fields, fact_fields
 from .expressions import Compiled, Compiler, ExpressionError, Symbol
 from .model import Rule, RulePack
 
@@ -57,6 +58,7 @@ class Plan:
     defaults: dict[str, dict[str, Any]]
     by_name: dict[str, CompiledRule]
     by_durable: dict[str, CompiledRule]
+    fact_fields: Fields
 
 
 def symbol_table(pack: RulePack) -> dict[tuple[str, str], Symbol]:
@@ -109,7 +111,7 @@ def build_plan(pack: RulePack) -> Plan:
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], _definition(compiled), defaults,
-                {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled})
+                {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled}, fact_fields(symbols))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:
@@ -207,7 +209,8 @@ def _assign_stages(rules: list[CompiledRule]) -> None:
 
 def _definition(rules: list[CompiledRule]) -> dict[str, Any]:
     """The durable-rules ruleset: one durable rule per YAML rule, matching facts of its stage."""
-    return {cr.name: {"all": [{"m": cr.condition}]} for cr in rules}
+    # cap: one action message carries every fact the rule matched, instead of one message per fact
+    return {cr.name: {"all": [{"m": cr.condition}], "cap": 1000} for cr in rules}
 
 
 def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> list[Problem]:

@@ -96,8 +96,8 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                 continue
             by_run: dict[int, list[tuple[str, str]]] = {}
             for rule_name, key in session.match(batch):
-                i, _, local = key.partition("|")
-                by_run.setdefault(int(i), []).append((rule_name, local))
+                run_id, _, local = key.partition("|")
+                by_run.setdefault(int(run_id), []).append((rule_name, local))
             for i, fired in by_run.items():
                 run = live[i]
                 try:

@@ -53,7 +53,8 @@ def check(pack: RulePack, data: Any) -> None:
     for i, c in enumerate(data.get("medical_claims", [])):
         if c["member"] not in ids:
             found.append(Problem(f"claim for unknown member {c['member']!r} (members: {', '.join(ids)})",
-                                 f"医疗费用所属成员 {c['member']!r} 不在家庭成员中", path=f"medical_claims[{i}].member"))
+                                 f"医疗费用所属成员 {c['member']!r} 不在家庭成员中",
+                                 path=f"medical_claims[{i}].member"))
     for mid in data.get("medical_aid_paid_ytd", {}):
         if mid not in ids:
             found.append(Problem(f"medical aid paid to unknown member {mid!r}",

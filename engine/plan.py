@@ -13,8 +13,8 @@ from typing import Any
 
 from . import schemas
 from .errors import Problem, RulePackError
-from .facts import Fields, fact_fields
 from .expressions import Compiled, Compiler, ExpressionError, Symbol
+from .facts import Fields, fact_fields
 from .model import Rule, RulePack
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")  # {name} in reason sentences

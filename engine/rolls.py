@@ -1,0 +1,233 @@
+"""Rolls of households as files: JSONL or CSV in, JSONL or CSV out (``doudi batch``).
+
+JSONL: one household (SPEC §6) per line; blank lines are skipped.
+
+CSV: one row per member, rows of one household one after another, with a header row. Household
+columns are read from a household's first row (later rows may leave them empty):
+
+    household_id, county, registered_poor, enrolled, last_review,
+    farm_net, other_income, deposits, car, dilapidated, disaster_damaged, renovated,
+    medical_claims, medical_aid_paid_ytd, incidents        (the last three as JSON text)
+    member_id, name, relation, age, in_prison, student, disability_kind, disability_grade,
+    serious_illness, labour_capable, wages, business, property, transfer, basic_pension, excluded
+
+Empty cells are absent facts; yes/no cells take true/false, 1/0 or 是/否. Only ``household_id``,
+``county``, ``member_id`` and ``age`` are required columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .decision import dumps
+from .errors import HouseholdError, Problem
+
+HOUSEHOLD_COLUMNS = {
+    "household_id": ("household_id",), "county": ("county",), "registered_poor": ("registered_poor",),
+    "enrolled": ("enrolled",), "last_review": ("last_review",), "farm_net": ("household_income", "farm_net"),
+    "other_income": ("household_income", "other"), "deposits": ("assets", "deposits"), "car": ("assets", "car"),
+    "dilapidated": ("housing", "dilapidated"), "disaster_damaged": ("housing", "disaster_damaged"),
+    "renovated": ("housing", "renovated"),
+}
+JSON_COLUMNS = ("medical_claims", "medical_aid_paid_ytd", "incidents")
+MEMBER_COLUMNS = {
+    "member_id": ("id",), "name": ("name",), "relation": ("relation",), "age": ("age",),
+    "in_prison": ("in_prison",), "student": ("student",), "disability_kind": ("disability", "kind"),
+    "disability_grade": ("disability", "grade"), "serious_illness": ("serious_illness",),
+    "labour_capable": ("labour_capable",), "wages": ("income", "wages"), "business": ("income", "business"),
+    "property": ("income", "property"), "transfer": ("income", "transfer"),
+    "basic_pension": ("income", "basic_pension"), "excluded": ("income", "excluded"),
+}
+_BOOLEAN = {"registered_poor", "enrolled", "dilapidated", "disaster_damaged", "renovated", "in_prison",
+            "serious_illness", "labour_capable"}
+_NUMBER = {"farm_net", "other_income", "deposits", "age", "disability_grade", "wages", "business", "property",
+           "transfer", "basic_pension", "excluded"}
+_TRUE, _FALSE = {"true", "1", "yes", "y", "是"}, {"false", "0", "no", "n", "否"}
+
+
+@dataclass
+class Record:
+    """One household read from a roll, or the error that stopped it being read."""
+
+    line: int
+    household: dict[str, Any] | None
+    error: HouseholdError | None = None
+    household_id: str | None = None
+    text: str | None = None  # a JSONL line not parsed yet
+
+    def parsed(self) -> Record:
+        """The record with its JSON text parsed (or the parse error recorded)."""
+        if self.text is None:
+            return self
+        try:
+            data = json.loads(self.text, parse_constant=_no_constant)
+        except (json.JSONDecodeError, ValueError) as exc:
+            return Record(self.line, None, _bad(self.line, "(line)", f"invalid JSON: {exc}", "JSON 格式错误"))
+        hid = data.get("household_id") if isinstance(data, dict) else None
+        return Record(self.line, data, None, hid if isinstance(hid, str) else None)
+
+
+def read_records(path: Path) -> Iterator[Record]:
+    """Records of a roll file, streamed (CSV when the name ends in .csv, else JSONL)."""
+    if path.suffix.lower() == ".csv":
+        yield from _read_csv(path)
+    else:
+        yield from _read_jsonl(path)
+
+
+def count_records(path: Path) -> int:
+    """How many records a roll holds (for a progress bar): lines, or distinct CSV households."""
+    if path.suffix.lower() != ".csv":
+        with open(path, "rb") as f:
+            return sum(1 for line in f if line.strip())
+    return sum(1 for _ in _read_csv(path))
+
+
+def _read_jsonl(path: Path) -> Iterator[Record]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            yield Record(number, None, text=line)  # parsed by the worker that evaluates it
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _bad(line: int, path: str, message: str, zh: str) -> HouseholdError:
+    return HouseholdError(f"line {line}: {path}: {message}", [Problem(message, zh, path=path)],
+                          message_zh=f"第 {line} 行：{zh}")
+
+
+def _read_csv(path: Path) -> Iterator[Record]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        missing = [c for c in ("household_id", "county", "member_id", "age") if c not in header]
+        unknown = [c for c in header if c not in HOUSEHOLD_COLUMNS and c not in MEMBER_COLUMNS
+                   and c not in JSON_COLUMNS]
+        if missing or unknown:
+            msg = (f"missing columns {', '.join(missing)}; " if missing else "") + \
+                  (f"unknown columns {', '.join(unknown)}" if unknown else "")
+            yield Record(1, None, _bad(1, "(header)", msg.strip("; "), "CSV 表头错误"))
+            return
+        group: list[tuple[int, dict[str, str]]] = []
+        for row in reader:
+            number = reader.line_num
+            if group and row.get("household_id") != group[0][1].get("household_id"):
+                yield _household(group)
+                group = []
+            group.append((number, row))
+        if group:
+            yield _household(group)
+
+
+def _household(rows: list[tuple[int, dict[str, str]]]) -> Record:
+    first_line, first = rows[0]
+    hid = first.get("household_id") or None
+    try:
+        household: dict[str, Any] = {}
+        for column, path in HOUSEHOLD_COLUMNS.items():
+            _put(household, path, _cell(first, column, first_line))
+        for column in JSON_COLUMNS:
+            text = (first.get(column) or "").strip()
+            if text:
+                try:
+                    household[column] = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise _bad(first_line, column, f"invalid JSON in column {column}: {exc.msg}",
+                               f"{column} 列不是有效的 JSON") from None
+        members = []
+        for line, row in rows:
+            member: dict[str, Any] = {}
+            for column, path in MEMBER_COLUMNS.items():
+                _put(member, path, _cell(row, column, line))
+            members.append(member)
+        household["members"] = members
+        return Record(first_line, household, None, hid)
+    except HouseholdError as exc:
+        return Record(first_line, None, exc, hid)
+
+
+def _cell(row: dict[str, str], column: str, line: int) -> Any:
+    text = (row.get(column) or "").strip()
+    if not text:
+        return None
+    if column in _BOOLEAN:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise _bad(line, column, f"{text!r} is not yes/no (true/false, 1/0, 是/否)", f"{text!r} 不是 是/否")
+    if column in _NUMBER:
+        try:
+            value = float(text)
+        except ValueError:
+            raise _bad(line, column, f"{text!r} is not a number", f"{text!r} 不是数字") from None
+        return int(value) if value.is_integer() and "." not in text else value
+    return text
+
+
+def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    if value is None:
+        return
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+    target[path[-1]] = value
+
+
+# -- CSV output ------------------------------------------------------------------------------------
+
+OUTPUT_COLUMNS = (
+    "line", "household_id", "county", "as_of", "status", "household_size", "labour_capable_count",
+    "countable_income", "per_capita_income", "dibao_standard", "dibao_standard_monthly", "income_test_passed",
+    "asset_test_passed", "dibao_eligible", "safety_net", "dibao_base_monthly", "dibao_supplement_monthly",
+    "dibao_monthly", "premium_per_person", "premium_persons", "premium_local_finance",
+    "premium_medical_assistance_fund", "medical_assistance", "medical_claims", "temporary_assistance",
+    "temporary_assistance_approval", "education_priority", "housing_priority", "housing_overdue",
+    "annual_review_due", "review_action", "rule_digest", "error_path", "error_message",
+)
+
+
+def output_csv_header() -> str:
+    """The header row of a CSV results file."""
+    return _csv_line(OUTPUT_COLUMNS)
+
+
+def output_csv_row(record: dict[str, Any]) -> str:
+    """One output record as a CSV row (amounts as numbers, claims as JSON text)."""
+    row: dict[str, Any] = {"line": record["line"], "household_id": record.get("household_id", "")}
+    if "error" in record:
+        first = record["error"]["details"][0] if record["error"]["details"] else {"path": "", "message": ""}
+        row.update(status="error", error_path=first["path"], error_message=record["error"]["message"])
+    else:
+        out = dict(record["outputs"])
+        subsidy = out.pop("premium_subsidy", {}) or {}
+        row.update(out, county=record["county"], as_of=record["as_of"], status="ok",
+                   rule_digest=record["rule_version"]["digest"],
+                   premium_per_person=subsidy.get("per_person"), premium_persons=subsidy.get("persons"),
+                   premium_local_finance=subsidy.get("local_finance"),
+                   premium_medical_assistance_fund=subsidy.get("medical_assistance_fund"),
+                   medical_claims=dumps(out.get("medical_claims", [])))
+    return _csv_line([_text(row.get(c)) for c in OUTPUT_COLUMNS])
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _csv_line(cells: Any) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()

@@ -21,6 +21,7 @@ from .jurisdictions import ParameterIndex
 from .model import RulePack
 from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Plan, Stage
 
+_PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 
 
@@ -131,24 +132,23 @@ class _Run:
 
     def facts(self, stage: Stage, prefix: str, batch: list[dict[str, Any]]) -> None:
         """Append this household's facts for ``stage`` (only the values its conditions read)."""
-        for scope, keys in stage.keys.items():
+        for scope, fields in stage.fields.items():
             if scope == "household":
-                batch.append(self._fact(stage.index, scope, prefix + "h", keys, None))
+                batch.append(self._fact(stage.index, scope, prefix + "h", fields, None))
             else:
                 for i, ent in enumerate(self.values[SCOPE_COLLECTION[scope]]):
-                    batch.append(self._fact(stage.index, scope, f"{prefix}{scope}:{i}", keys, ent))
+                    batch.append(self._fact(stage.index, scope, f"{prefix}{scope}:{i}", fields, ent))
 
-    def _fact(self, stage: int, scope: str, key: str, keys: dict[str, Any],
+    def _fact(self, stage: int, scope: str, key: str, fields: list[tuple[str, bool, str, str]],
               ent: dict[str, Any] | None) -> dict[str, Any]:
         fact: dict[str, Any] = {"stage": stage, "scope": scope, "k": key}
-        for dkey, sym in keys.items():
-            source = ent if dkey.startswith("e_") else self.values
-            if sym.kind == "null-flag":
-                fact[dkey] = source[sym.name[:-6]] is None  # type: ignore[index]
-                continue
-            value = source[sym.name]  # type: ignore[index]
-            if value is not None:
-                fact[dkey] = encode_for_durable(sym.type, value)
+        values = self.values
+        for dkey, from_entity, name, type_ in fields:
+            value = ent[name] if from_entity else values[name]  # type: ignore[index]
+            if type_ == "null":
+                fact[dkey] = value is None
+            elif value is not None:
+                fact[dkey] = value if type(value) in _PLAIN and type_ != "money" else encode_for_durable(type_, value)
         return fact
 
     def apply(self, cr: CompiledRule, key: str) -> None:

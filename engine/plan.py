@@ -45,6 +45,8 @@ class Stage:
     index: int
     rules: dict[str, list[CompiledRule]] = field(default_factory=dict)
     keys: dict[str, dict[str, Symbol]] = field(default_factory=dict)
+    # per scope: (fact key, read from the entity?, value name, type) — "null" marks a missing-value flag
+    fields: dict[str, list[tuple[str, bool, str, str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,6 +106,8 @@ def build_plan(pack: RulePack) -> Plan:
         st.keys.setdefault(cr.rule.scope, {}).update(cr.keys)
     for st in stages.values():
         for scope, keys in st.keys.items():
+            st.fields[scope] = [(key, key.startswith("e_"), sym.name[:-6] if sym.kind == "null-flag" else sym.name,
+                                 "null" if sym.kind == "null-flag" else sym.type) for key, sym in keys.items()]
             if len(keys) > 240:  # durable-rules refuses facts with more than 255 properties
                 raise RulePackError(f"stage {st.index} needs {len(keys)} values in one {scope} fact (limit 240)")
     defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}

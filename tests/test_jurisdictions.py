@@ -6,11 +6,10 @@ import datetime as dt
 import shutil
 
 import pytest
+from conftest import HUNAN
 
 from engine import EvaluationError, evaluate, load_pack
 from engine.jurisdictions import ParameterIndex
-
-from conftest import HUNAN
 
 
 @pytest.fixture(scope="module")

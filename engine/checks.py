@@ -7,19 +7,33 @@ import difflib
 from typing import Any
 
 from .amounts import format_amount
-from .errors import Problem, RulePackError
+from .errors import Problem
 from .jurisdictions import ParameterIndex
 from .model import DatedValue, RulePack
 
 
-def check_pack(pack: RulePack) -> None:
-    """Raise RulePackError listing every inconsistency between the documents of ``pack``."""
-    found = _check_jurisdictions(pack) + _check_values(pack)
+def check_pack(pack: RulePack) -> list[Problem]:
+    """Every inconsistency between the documents of ``pack`` (names, levels, bounds, dates)."""
+    found = _check_jurisdictions(pack) + _check_values(pack) + _check_bounds(pack)
     if not found:  # constraints across time need consistent values to be meaningful
         found = check_constraints(pack)
-    if found:
-        raise RulePackError(f"{len(found)} problem(s) in the rule pack; first: {found[0]}", found,
-                            message_zh=f"规则包有 {len(found)} 处错误")
+    return found
+
+
+_LEVEL_ZH = {"province": "省级", "city": "市级", "county": "县级"}
+
+
+def _check_bounds(pack: RulePack) -> list[Problem]:
+    found = []
+    for p in pack.parameters.values():
+        for b in p.at_least:
+            if b.parameter not in pack.parameters:
+                found.append(Problem(
+                    f"parameter '{p.name}': at_least names unknown parameter '{b.parameter}'"
+                    f"{_did_you_mean(b.parameter, pack.parameters)}",
+                    f"参数 '{p.name}' 的下限引用了未定义的参数 '{b.parameter}'", file=p.file, line=p.line,
+                    path=f"parameters.{p.name}.at_least"))
+    return found
 
 
 def _did_you_mean(name: str, known: Any) -> str:
@@ -56,16 +70,15 @@ def _check_values(pack: RulePack) -> list[Problem]:
                 f"未定义的参数 '{v.parameter}'", **where))
             continue
         j = pack.jurisdictions.get(v.jurisdiction)
-        if j is None:
-            found.append(Problem(f"unknown jurisdiction {v.jurisdiction}", f"未知的行政区划代码 {v.jurisdiction}",
-                                 **where))
+        if j is None:  # reported once per file by load.build_pack
             continue
         if j.level not in param.set_by:
             found.append(Problem(
                 f"{v.parameter} can only be set by {', '.join(param.set_by)}, not by {j.code} {j.name} ({j.level})",
-                f"{v.parameter} 只能由{'、'.join(param.set_by)}级设定，{j.name} 不能设定", **where))
+                f"{v.parameter} 只能由{'、'.join(_LEVEL_ZH[x] for x in param.set_by)}设定，{j.name}不能设定", **where))
         if v.inherit and j.parent is None:
-            found.append(Problem(f"{v.parameter}: the root jurisdiction has nothing to inherit from", **where))
+            found.append(Problem(f"{v.parameter}: the root jurisdiction has nothing to inherit from",
+                                 f"{v.parameter}：省级没有上级可以继承", **where))
         if v.value is not None:
             if param.minimum is not None and v.value < param.minimum:
                 found.append(Problem(f"{v.parameter} = {format_amount(v.value)} is below its minimum "

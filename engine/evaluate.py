@@ -148,7 +148,13 @@ class _Run:
             if type_ == "null":
                 fact[dkey] = value is None
             elif value is not None:
-                fact[dkey] = value if type(value) in _PLAIN and type_ != "money" else encode_for_durable(type_, value)
+                if type(value) in _PLAIN and type_ != "money":
+                    fact[dkey] = value
+                    continue
+                try:
+                    fact[dkey] = encode_for_durable(type_, value)
+                except ValueError as exc:
+                    raise EvaluationError(f"{name}: {exc}", [Problem(str(exc), path=name)]) from None
         return fact
 
     def apply(self, cr: CompiledRule, key: str) -> None:

@@ -41,6 +41,7 @@ class Symbol:
     type: str  # money | number | int | bool | str | date | list | map | bands
     nullable: bool = False
     default: Any = None
+    item_type: str = "number"  # what a table (map) holds: number, or money
 
 
 class Env:
@@ -98,7 +99,9 @@ def encode_for_durable(type_: str, value: Any) -> Any:
         if value.denominator == 1:
             return int(value)
         f = round(float(value), 6)
-        return 0.0 if abs(f) < 1e-4 else f  # never '1e-05', which durable cannot parse
+        if f != 0 and abs(f) < 1e-4:  # JSON would say '1e-05', which durable-rules cannot parse
+            raise ValueError(f"{float(value)!r} is too small for durable-rules to compare (below 0.0001)")
+        return f
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -202,10 +205,16 @@ class Compiler:
             key, _ = self._expr(node.slice)
             if bt != "map":
                 raise ExpressionError("only a table parameter can be indexed with [...]")
-            return (lambda env: _index(base(env), key(env))), "number"
+            return (lambda env: _index(base(env), key(env))), self._item_type(node.value)
         if isinstance(node, ast.Call):
             return self._call(node)
         raise ExpressionError(f"'{ast.unparse(node)}' is not allowed in rule expressions")
+
+    def _item_type(self, node: ast.AST) -> str:
+        dotted = self._dotted(node)
+        if dotted is None or dotted.split(".")[0] in self._loops:
+            return "number"
+        return self._lookup(dotted, node).item_type
 
     def _bool_operand(self, node: ast.AST) -> Fn:
         fn, t = self._expr(node)
@@ -350,7 +359,9 @@ class Compiler:
         if len(args) != 3 or types[0] != "map":
             raise ExpressionError("lookup(table, key, default) needs a table, a key and a default")
         fm, fk, fd = fns
-        return (lambda env: fm(env).get(fk(env), fd(env))), "money" if types[2] == "money" else types[2]
+        if types[2] not in NUMERIC:
+            raise ExpressionError("lookup(table, key, default): the default must be a number")
+        return (lambda env: fm(env).get(fk(env), fd(env))), self._item_type(node.args[0])
 
     def _aggregate(self, name: str, node: ast.Call) -> tuple[Fn, str]:
         if len(node.args) != 1:
@@ -560,7 +571,10 @@ def _scale_constant(value: Any, scale: int, type_: str) -> Any:
         return value
     if isinstance(value, dict):
         return value
-    return encode_for_durable("number", Fraction(value) * (100 ** scale))
+    try:
+        return encode_for_durable("number", Fraction(value) * (100 ** scale))
+    except ValueError as exc:
+        raise ExpressionError(f"{exc}; compare a scaled value instead (e.g. per mille)") from None
 
 
 def _parse(source: str) -> ast.Expression:

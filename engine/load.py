@@ -32,8 +32,14 @@ def load_pack(folder: str | Path) -> RulePack:
                             message_zh=f"{folder}：找不到规则包目录")
     documents = read_documents(root)
     pack = build_pack(documents)
-    check_pack(pack)
-    plan = build_plan(pack)
+    found = check_pack(pack)
+    try:
+        plan = build_plan(pack)
+    except RulePackError as exc:  # report the rules' problems together with the values'
+        found += exc.problems
+    if found:
+        raise RulePackError(f"{len(found)} problem(s) in the rule pack; first: {found[0]}", found,
+                            message_zh=f"规则包有 {len(found)} 处错误")
     object.__setattr__(pack, "plan", plan)
     return pack
 
@@ -124,6 +130,12 @@ def _bands(raw: Any) -> tuple[tuple[Fraction | None, Fraction], ...]:
         if not isinstance(band, dict) or "rate" not in band or set(band) - {"upto", "rate"}:
             raise ValueError(f"band {i + 1}: expected {{upto: amount, rate: ratio}}")
         upto = band.get("upto")
+        for key in ("upto", "rate"):
+            value = band.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"band {i + 1}: '{key}' must be a number, got {value!r}")
+        if not 0 <= band["rate"] <= 1:
+            raise ValueError(f"band {i + 1}: 'rate' must be between 0 and 1, got {band['rate']!r}")
         last = i == len(raw) - 1
         if (upto is None) != last:
             raise ValueError(f"band {i + 1}: every band but the last needs 'upto'; the last has none")
@@ -161,6 +173,11 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
                 found.append(Problem(f"parameter '{pname}' is declared twice (also in {parameters[pname].file})",
                                      file=name, line=doc["parameters"].line_of(pname)))
                 continue
+            if p["type"] not in ("money", "number", "int") and ("minimum" in p or "maximum" in p):
+                found.append(Problem(f"parameter '{pname}': minimum/maximum only apply to numbers, not {p['type']}",
+                                     f"参数 '{pname}'：只有数值类型可以设定上下限", file=name,
+                                     line=doc["parameters"].line_of(pname), path=f"parameters.{pname}"))
+                continue
             parameters[pname] = Parameter(
                 name=pname, label=_text(p["label"]), unit=p["unit"], type=p["type"],
                 reference=p["reference"], minimum=p.get("minimum"), maximum=p.get("maximum"),
@@ -173,6 +190,10 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
     values: list[DatedValue] = []
     for name, doc in by_kind["values"]:
         code = doc["jurisdiction"]
+        if jurisdictions and code not in jurisdictions:
+            found.append(Problem(f"unknown jurisdiction {code}", f"未知的行政区划代码 {code}", file=name,
+                                 line=doc.line_of("jurisdiction"), path="jurisdiction"))
+            continue
         for pname, entries in doc["values"].items():
             param = parameters.get(pname)
             seen: dict[str, int] = {}
@@ -204,8 +225,16 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
                 found.append(Problem(f"variable '{vname}' is declared twice", file=name,
                                      line=doc["variables"].line_of(vname)))
             default = v.get("default")
-            if default is not None and v["type"] in ("money", "number"):
-                default = exact(default)
+            if default is not None and v["type"] != "str":
+                try:
+                    default = convert_value(v["type"], default)
+                except ValueError as exc:
+                    found.append(Problem(f"variable '{vname}': default {exc}", f"变量 '{vname}' 的默认值类型错误",
+                                         file=name, line=doc["variables"].line_of(vname), path=f"variables.{vname}"))
+            elif default is not None and not isinstance(default, str):
+                found.append(Problem(f"variable '{vname}': default must be text, got {default!r}",
+                                     f"变量 '{vname}' 的默认值应为文本", file=name,
+                                     line=doc["variables"].line_of(vname), path=f"variables.{vname}"))
             variables[(scope, vname)] = Variable(vname, scope, v["type"], default, _text(v["label"]), name)
         for r in doc["rules"]:
             assignments = tuple((k, _source(val)) for k, val in r.get("set", {}).items())
@@ -229,6 +258,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         documents=tuple(_plain(d) for d in meta["documents"]), jurisdictions=jurisdictions,
         parameters=parameters, values=tuple(values), variables=variables, rules=tuple(rules),
         outputs=_plain(meta["outputs"]), tests=tuple(tests), digest=digest_of(documents),
+        pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
         sources={n: _plain(d) for n, d in documents.items()},
     )
 

@@ -7,6 +7,7 @@ matching decides which rules fire; the stage's facts carry only the values its c
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +87,7 @@ def build_plan(pack: RulePack) -> Plan:
     for i, rule in enumerate(pack.rules):
         if rule.id in seen_ids:
             found.append(Problem(f"rule id '{rule.id}' is used twice (also {seen_ids[rule.id].file})",
-                                 file=rule.file, line=rule.line, path="rules"))
+                                 f"规则编号 '{rule.id}' 重复使用", file=rule.file, line=rule.line, path="rules"))
         seen_ids[rule.id] = rule
         try:
             compiled.append(_compile_rule(rule, f"r{i:03d}_{rule.id.replace('.', '_')}", symbols))
@@ -192,7 +193,7 @@ def _assign_stages(rules: list[CompiledRule]) -> None:
             cycle = " → ".join(path[path.index(cr.rule.id):] + [cr.rule.id])
             raise RulePackError(f"rules depend on each other in a cycle: {cycle}",
                                 [Problem(f"cycle: {cycle}", f"规则循环依赖：{cycle}", file=cr.rule.file,
-                                         line=cr.rule.line)])
+                                         line=cr.rule.line)], message_zh=f"规则循环依赖：{cycle}")
         state[cr.name] = 1
         stage = 0
         own = {(cr.rule.scope, v) for v, _ in cr.assignments}
@@ -223,12 +224,11 @@ def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> li
     def check(name: str, scope: str, path: str) -> None:
         if (scope, name) not in symbols and ("household", name) not in symbols:
             known = [n for (s, n) in symbols if s in (scope, "household")]
-            import difflib
-
             hint = difflib.get_close_matches(name, known, n=1)
             found.append(Problem(f"output {path}: unknown value '{name}'"
                                  + (f"; did you mean '{hint[0]}'?" if hint else ""),
-                                 f"输出 {path} 引用了未知的值 '{name}'", file="pack", path=f"outputs.{path}"))
+                                 f"输出 {path} 引用了未知的值 '{name}'", file=pack.pack_file,
+                                 line=pack.output_lines.get(path.split(".")[0]), path=f"outputs.{path}"))
 
     for out, spec in pack.outputs.items():
         if isinstance(spec, str):

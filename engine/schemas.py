@@ -139,7 +139,9 @@ def fact_symbols() -> dict[tuple[str, str], Symbol]:
                      optional or name not in required)
                 continue
             if "object" in types:  # a table such as medical_aid_paid_ytd
-                out[(scope, full)] = Symbol(full, "fact", scope, "map")
+                item = resolve(node.get("additionalProperties") or {})
+                out[(scope, full)] = Symbol(full, "fact", scope, "map",
+                                            item_type="money" if item.get("x-unit") == "yuan" else "number")
                 continue
             if node.get("x-unit") == "yuan":
                 t = "money"

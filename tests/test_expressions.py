@@ -33,7 +33,7 @@ SYMBOLS = {(s.scope, s.name): s for s in [
     _sym("assets.car", "fact", "str"),
     _sym("last_review", "fact", "date", nullable=True),
     _sym("as_of", "input", "date"),
-    _sym("medical_aid_paid_ytd", "fact", "map"),
+    Symbol("medical_aid_paid_ytd", "fact", "household", "map", item_type="money"),
     _sym("age", "fact", "int", "member"),
     _sym("income", "fact", "money", "member"),
     _sym("counted", "variable", "bool", "member"),
@@ -138,8 +138,6 @@ def test_lookup_in_a_table_with_a_default(compile_, env):
     assert compiled.fn(Env(env)) == Fraction(25007)
 
 
-@pytest.mark.xfail(strict=True, reason="a map symbol has no element unit, so lookup() is typed by its default "
-                                       "(int) and m[k] as number, even over a table of money")
 def test_lookup_in_a_money_table_is_money(compile_):
     assert compile_("lookup(medical_aid_paid_ytd, 'm1', 0)").type == "money"
 
@@ -267,11 +265,11 @@ def test_durable_keys_and_encoding():
     assert encode_for_durable("money", None) is None
 
 
-@pytest.mark.xfail(strict=True, reason="encode_for_durable turns any |value| < 1e-4 into 0.0 (to avoid '1e-05'), "
-                                       "so 'rate < 0.00005' silently becomes 'rate < 0'")
-def test_small_ratios_are_not_rounded_to_zero(condition):
-    cond, _ = condition("asset_deposit_multiple < 0.00005")
-    assert cond != {"$lt": {"h_asset_deposit_multiple": 0.0}}
+def test_ratios_too_small_for_durable_rules_are_refused_not_rounded_to_zero(condition):
+    with pytest.raises(ExpressionError, match="too small for durable-rules"):
+        condition("asset_deposit_multiple < 0.00005")
+    with pytest.raises(ValueError, match="too small"):
+        encode_for_durable("number", Fraction(1, 100000))
 
 
 # -- errors at load time ------------------------------------------------------------------------------------

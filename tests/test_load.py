@@ -74,12 +74,6 @@ def _problems(folder: Path) -> RulePackError:
 
 
 _LINE_OF_KEY = "the line of an unknown key is reported, not the line of the mapping that holds it"
-_PACK_FILE = ("an unknown output is reported as file 'pack' with no line; expected 'pack.yaml' and the line "
-              "of the output (plan._check_outputs hard-codes file='pack')")
-_RATE_WORD = "a non-numeric band rate gives 'Invalid literal for Fraction' instead of naming 'rate'"
-_JURISDICTION_LINE = ("an unknown jurisdiction code is reported on every value entry instead of on the "
-                      "'jurisdiction:' line that has to be fixed")
-
 CASES = {
     # -- YAML itself ----------------------------------------------------------------------------------------
     "yaml-syntax": Case(XINHUA, "value: 3720,", "value: 3720: x,", "value: 3720: x", ("invalid YAML",)),
@@ -133,10 +127,8 @@ CASES = {
     # -- names: parameters, jurisdictions, levels ------------------------------------------------------------
     "unknown-parameter": Case(XINHUA, "  dibao_standard:", "  dibao_standrd:", "{from: 2018-01-01",
                               ("unknown parameter 'dibao_standrd'", "did you mean 'dibao_standard'?")),
-    "unknown-jurisdiction": pytest.param(
-        Case(XINHUA, 'jurisdiction: "431322"', 'jurisdiction: "431399"', 'jurisdiction: "431399"',
+    "unknown-jurisdiction": Case(XINHUA, 'jurisdiction: "431322"', 'jurisdiction: "431399"', 'jurisdiction: "431399"',
              ("unknown jurisdiction 431399",)),
-        marks=pytest.mark.xfail(strict=True, reason=_JURISDICTION_LINE)),
     "level-may-not-set": Case(XINHUA, "values:\n", "values:\n  national_poverty_line:\n"
                               "    - {from: 2018-01-01, value: 3600}\n", "{from: 2018-01-01, value: 3600}",
                               ("national_poverty_line can only be set by province", "431322 新化县 (county)")),
@@ -174,10 +166,8 @@ CASES = {
                           "- id: review.continue\n    title: {zh: 不再符合",
                           ("rule id 'review.continue' is used twice",)),
     # -- outputs and policy tests ----------------------------------------------------------------------------
-    "output-unknown-value": pytest.param(
-        Case("pack.yaml", "  review_action: review_action\n", "  review_action: review_actions\n",
+    "output-unknown-value": Case("pack.yaml", "  review_action: review_action\n", "  review_action: review_actions\n",
              "review_action: review_actions", ("unknown value 'review_actions'", "did you mean 'review_action'?")),
-        marks=pytest.mark.xfail(strict=True, reason=_PACK_FILE)),
     "test-expects-unknown-output": Case(TESTS, "    dibao_monthly: 550\n",
                                         "    dibao_monthly: 550\n    dibao_monthy: 550\n", "- name: 'E01",
                                         ("'dibao_monthy' is not an output of the pack", "E01")),
@@ -200,10 +190,8 @@ CASES = {
                              "        - {rate: 0.70}\n", "        {upto: 5000, rate: 0.50}\n",
                              "- from: 2017-01-01\n      document: 湘民发〔2017〕33号\n      value:\n        {upto",
                              ("medical_bands", "expected a list of bands")),
-    "bands-rate-not-a-number": pytest.param(
-        Case(PROVINCE, "{upto: 20000, rate: 0.60}", "{upto: 20000, rate: x}", BANDS_ENTRY,
+    "bands-rate-not-a-number": Case(PROVINCE, "{upto: 20000, rate: 0.60}", "{upto: 20000, rate: x}", BANDS_ENTRY,
              ("medical_bands", "band 2", "rate")),
-        marks=pytest.mark.xfail(strict=True, reason=_RATE_WORD)),
 }
 
 
@@ -220,18 +208,12 @@ def test_bad_pack_is_reported_with_file_line_and_message(bad_pack, case):
         assert f"{case.file}:{problem.line}" in str(error)
 
 
-_NO_ZH = {
-    "inherit-at-root": "checks._check_values: 'nothing to inherit from' has no Chinese message",
-    "rule-id-twice": "plan.build_plan: 'rule id ... is used twice' has no Chinese message",
-    "rule-cycle": "plan._assign_stages raises the cycle error without message_zh",
-}
 
 
 def _zh_params():
     for name, case in CASES.items():
         case = case.values[0] if hasattr(case, "values") else case
-        marks = [pytest.mark.xfail(strict=True, reason=_NO_ZH[name])] if name in _NO_ZH else []
-        yield pytest.param(case, id=name, marks=marks)
+        yield pytest.param(case, id=name)
 
 
 @pytest.mark.parametrize("case", list(_zh_params()))
@@ -307,8 +289,6 @@ def test_problems_of_two_files_are_collected_together(copy_pack):
     assert "2018-02-30" in str(error) and "version" in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason="check_pack raises on a values problem before build_plan checks the rules, "
-                                       "so a rule typo is only reported once the values are fixed")
 def test_problems_of_values_and_rules_are_collected_together(copy_pack):
     _edit(copy_pack, XINHUA, "  dibao_standard:", "  dibao_standrd:")
     _edit(copy_pack, REVIEW, "when: dibao_eligible and enrolled\n", "when: dibao_eligable and enrolled\n")
@@ -317,8 +297,6 @@ def test_problems_of_values_and_rules_are_collected_together(copy_pack):
 
 
 @pytest.mark.parametrize("type_name", ["bands", "list", "date", "map"])
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="a 'minimum' on a non-numeric parameter crashes checks._check_values with TypeError")
 def test_minimum_on_a_non_numeric_parameter_is_a_rule_pack_error(copy_pack, type_name):
     _edit(copy_pack, "parameters.yaml", f"    type: {type_name}\n", f"    type: {type_name}\n    minimum: 0\n")
     assert "minimum" in str(_problems(copy_pack))
@@ -328,8 +306,6 @@ def test_minimum_on_a_non_numeric_parameter_is_a_rule_pack_error(copy_pack, type
     ("dibao_monthly: {type: money, default: 0", "dibao_monthly: {type: money, default: abc"),
     ("dibao_eligible: {type: bool, default: false", "dibao_eligible: {type: bool, default: 3"),
 ], ids=["money-default-abc", "bool-default-3"])
-@pytest.mark.xfail(strict=True, reason="a variable's default is not checked against its type: "
-                                       "'abc' for money crashes with ValueError, 3 for bool is accepted")
 def test_variable_default_of_the_wrong_type_is_a_rule_pack_error(copy_pack, old, new):
     _edit(copy_pack, DIBAO, old, new)
     with pytest.raises(RulePackError) as info:
@@ -337,8 +313,6 @@ def test_variable_default_of_the_wrong_type_is_a_rule_pack_error(copy_pack, old,
     assert "default" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="an at_least bound naming an unknown parameter is silently ignored, "
-                                       "which switches the floor check off")
 def test_bound_on_an_unknown_parameter_is_a_rule_pack_error(copy_pack):
     _edit(copy_pack, "parameters.yaml", "{parameter: national_poverty_line, of: root",
           "{parameter: national_poverty_lin, of: root")

@@ -67,9 +67,25 @@ class RulePackError(DoudiError):
     """A rule pack (YAML documents) is malformed or inconsistent."""
 
 
-class HouseholdError(DoudiError):
+class InvalidInput(DoudiError):
+    """Input is invalid: each problem names the field by its path."""
+
+
+class HouseholdError(InvalidInput):
     """Household facts are invalid: each problem names the field by its path."""
 
 
 class EvaluationError(DoudiError):
     """A valid household could not be evaluated (e.g. no parameter value in force on the date)."""
+
+
+class NotFound(DoudiError):
+    """A version, draft, user or decision that does not exist."""
+
+
+class PermissionDenied(DoudiError):
+    """The user's role or jurisdiction does not allow the action."""
+
+
+class Conflict(DoudiError):
+    """The action collides with the current state (a stale save, a draft already decided)."""

@@ -17,20 +17,40 @@ from . import schemas
 from .amounts import exact
 from .errors import Problem, RulePackError
 from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
-from .source import Node, line_at, read_yaml
+from .source import Node, line_at, parse_yaml
 
 
 def load_pack(folder: str | Path) -> RulePack:
     """Read, validate and compile the rule pack in ``folder``; raise RulePackError on any problem."""
-    from .checks import check_pack  # cross-document checks need the model built here
-    from .plan import build_plan
+    return load_files(read_files(folder))
 
+
+def read_files(folder: str | Path) -> dict[str, str]:
+    """The YAML files of a pack folder as text, by path relative to the folder (``values/x.yaml``)."""
     root = Path(folder)
     if not root.is_dir():
         raise RulePackError(f"{folder}: not a folder of rule files",
                             [Problem("rule pack folder not found", "找不到规则包目录", file=str(folder))],
                             message_zh=f"{folder}：找不到规则包目录")
-    documents = read_documents(root)
+    files: dict[str, str] = {}
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+        name = path.relative_to(root).as_posix()
+        try:
+            files[name] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise RulePackError(f"{name}: not UTF-8 text",
+                                [Problem("file is not UTF-8 text", "文件不是 UTF-8 文本", file=name)]) from None
+    if not files:
+        raise RulePackError(f"{folder}: no YAML files", [Problem("no .yaml files in the folder", file=str(folder))])
+    return files
+
+
+def load_files(files: dict[str, str]) -> RulePack:
+    """Validate and compile a pack given as YAML texts by path (a folder, or a stored version or draft)."""
+    from .checks import check_pack  # cross-document checks need the model built here
+    from .plan import build_plan
+
+    documents = parse_documents(files)
     pack = build_pack(documents)
     found = check_pack(pack)
     try:
@@ -41,25 +61,24 @@ def load_pack(folder: str | Path) -> RulePack:
         raise RulePackError(f"{len(found)} problem(s) in the rule pack; first: {found[0]}", found,
                             message_zh=f"规则包有 {len(found)} 处错误")
     object.__setattr__(pack, "plan", plan)
+    object.__setattr__(pack, "files", dict(files))
     return pack
 
 
-def read_documents(root: Path) -> dict[str, Any]:
-    """Every YAML document of a pack folder by relative path, each valid against its kind's schema."""
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+def parse_documents(files: dict[str, str]) -> dict[str, Any]:
+    """Every YAML document by path, each strictly parsed and valid against its kind's schema."""
     if not files:
-        raise RulePackError(f"{root}: no YAML files", [Problem("no .yaml files in the folder", file=str(root))])
+        raise RulePackError("a rule pack needs YAML files", [Problem("no .yaml files", "没有 YAML 文件")])
     documents: dict[str, Any] = {}
     found: list[Problem] = []
     headline = ""
-    for path in files:
+    for name in sorted(files):
         try:
-            doc = read_yaml(path, root)
+            doc = parse_yaml(files[name], name)
         except RulePackError as exc:
             found.extend(exc.problems)
             headline = headline or exc.problems[0].__str__()
             continue
-        name = path.relative_to(root).as_posix()
         kind = doc.get("kind") if isinstance(doc, dict) else None
         if kind not in schemas.DOCUMENT_KINDS:
             found.append(Problem(

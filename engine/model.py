@@ -127,6 +127,7 @@ class RulePack:
     tests: tuple[PolicyTest, ...]
     digest: str
     sources: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    files: dict[str, str] = field(repr=False, compare=False, default_factory=dict)  # YAML text by path
     pack_file: str = "pack.yaml"
     output_lines: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
     plan: Any = field(repr=False, compare=False, default=None)

@@ -8,7 +8,6 @@ schemas, so ``2018-02-30`` is reported like any other bad value instead of crash
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -78,16 +77,6 @@ def parse_yaml(text: str, file: str) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise RulePackError(f"{file}: invalid YAML: {exc}", [Problem(str(exc), file=file)]) from None
-
-
-def read_yaml(path: Path, root: Path) -> Any:
-    """Read a YAML file of a pack; the file is named relative to the pack folder."""
-    name = path.relative_to(root).as_posix()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise RulePackError(f"{name}: not UTF-8 text", [Problem("file is not UTF-8 text", file=name)]) from None
-    return parse_yaml(text, name)
 
 
 def line_at(document: Any, path: list[str | int]) -> int | None:

@@ -1,0 +1,332 @@
+"""Drafts and the four-eyes workflow: edit → submit → approve (publish) or reject.
+
+A draft is a copy of a version's files. Every save is validated at once (a county below the
+provincial floor is refused with the clause), guarded by the draft's revision number (a stale
+save is a conflict, never an overwrite), recorded with who, when, why and the authorising
+document, and audited. Approval runs the policy tests and publishes the next version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from sqlite_utils import Database
+
+from .errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem, RulePackError
+from .load import load_files, parse_documents
+from .model import RulePack
+from .policy_tests import run_tests
+from .store import audit, now
+from .users import User, require
+from .versions import Version, pack_of, publish, version_files
+
+EDITABLE = ("editing", "rejected")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft and where it stands in the workflow."""
+
+    id: int
+    base_version: int
+    title: str
+    status: str  # editing | submitted | approved | rejected
+    author: str
+    revision: int
+    created_at: str
+    updated_at: str
+    jurisdictions: list[str] = field(default_factory=list)
+    submitted_at: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    comment: str | None = None
+    published_version: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _draft(row: dict[str, Any]) -> Draft:
+    return Draft(row["id"], row["base_version"], row["title"] or "", row["status"], row["author"], row["revision"],
+                 row["created_at"], row["updated_at"], json.loads(row["jurisdictions"] or "[]"),
+                 row["submitted_at"], row["decided_by"], row["decided_at"], row["comment"],
+                 row["published_version"])
+
+
+_COLUMNS = ("id, base_version, title, status, author, revision, created_at, updated_at, jurisdictions, "
+            "submitted_at, decided_by, decided_at, comment, published_version")
+
+
+def get_draft(db: Database, draft_id: int) -> Draft:
+    """Draft ``draft_id``; NotFound otherwise."""
+    rows = list(db.table("drafts").rows_where("id = ?", [draft_id], select=_COLUMNS))
+    if not rows:
+        raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
+    return _draft(rows[0])
+
+
+def list_drafts(db: Database, status: str | None = None) -> list[Draft]:
+    """Drafts, newest first (optionally only those with ``status``)."""
+    rows = db.table("drafts").rows_where("status = ?" if status else None, [status] if status else [],
+                                         order_by="id desc", select=_COLUMNS)
+    return [_draft(r) for r in rows]
+
+
+def draft_files(db: Database, draft_id: int) -> dict[str, str]:
+    """The YAML files of a draft by path."""
+    row = db.execute("select files from drafts where id = ?", [draft_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
+    files: dict[str, str] = json.loads(row[0])
+    return files
+
+
+def draft_pack(db: Database, draft_id: int) -> RulePack:
+    """The draft's files compiled as a pack (they were valid when saved)."""
+    return load_files(draft_files(db, draft_id))
+
+
+def draft_changes(db: Database, draft_id: int) -> list[dict[str, Any]]:
+    """The recorded changes of a draft, oldest first."""
+    rows = db.table("draft_changes").rows_where("draft_id = ?", [draft_id], order_by="id")
+    return [dict(r, value=json.loads(r["value"]) if r["value"] else None) for r in rows]
+
+
+def create_draft(db: Database, user: User, title: str, base_version: int | None = None) -> Draft:
+    """A new draft copying ``base_version`` (default: the latest published)."""
+    version, pack = pack_of(db, base_version)
+    require(user, "draft.create", pack, [user.jurisdiction] if user.jurisdiction else None)
+    stamp = now()
+    draft_id = db.table("drafts").insert({
+        "base_version": version.number, "title": title or f"{user.username} {stamp[:10]}", "status": "editing",
+        "author": user.username, "created_at": stamp, "updated_at": stamp, "revision": 0,
+        "files": json.dumps(version_files(db, version.number), ensure_ascii=False), "jurisdictions": "[]",
+    }).last_pk
+    audit(db, user.username, "draft.create", "draft", draft_id, f"from version {version.number}: {title}")
+    return get_draft(db, int(draft_id or 0))
+
+
+# -- edits ----------------------------------------------------------------------------------------
+
+
+def set_parameter_value(db: Database, draft_id: int, user: User, *, jurisdiction: str, parameter: str,
+                        effective: str, value: Any = None, inherit: bool = False, document: str = "",
+                        reason: str = "", revision: int) -> Draft:
+    """Set (or replace) one dated value in a draft; refused with field-level errors if the pack breaks."""
+    draft = _editable(db, draft_id)
+    _, base = pack_of(db, draft.base_version)
+    problems = []
+    if not document.strip():
+        problems.append(Problem("the authorising document is required, e.g. 长政发〔2018〕5号",
+                                "请填写批准文件文号，例如 长政发〔2018〕5号", path="document"))
+    try:
+        dt.date.fromisoformat(effective)
+    except (TypeError, ValueError):
+        problems.append(Problem(f"{effective!r} is not a date (YYYY-MM-DD)", f"{effective!r} 不是有效日期",
+                                path="effective"))
+    if parameter not in base.parameters:
+        problems.append(Problem(f"unknown parameter {parameter!r}", f"未定义的参数 {parameter!r}", path="parameter"))
+    if jurisdiction not in base.jurisdictions:
+        problems.append(Problem(f"unknown jurisdiction {jurisdiction!r}", f"未知的行政区划 {jurisdiction!r}",
+                                path="jurisdiction"))
+    if not inherit and value is None:
+        problems.append(Problem("a value (or inherit) is required", "请填写取值，或选择继承上级", path="value"))
+    if problems:
+        raise InvalidInput(problems[0].message, problems, message_zh=problems[0].message_zh)
+    require(user, "draft.edit_parameter", base, [jurisdiction])
+    files = draft_files(db, draft_id)
+    path, text = _values_file(files, base, jurisdiction)
+    entry: dict[str, Any] = {"from": effective}
+    if inherit:
+        entry["inherit"] = True
+    else:
+        entry["value"] = value
+    entry["document"] = document.strip()
+    if reason.strip():
+        entry["reason"] = reason.strip()
+    files[path] = _with_entry(text, jurisdiction, parameter, entry)
+    pack = _validated(files, field_of=lambda p: "value")
+    changed = _changed_jurisdictions(db, draft.base_version, files, pack)
+    _save(db, draft, files, revision, changed)
+    db.table("draft_changes").insert({
+        "draft_id": draft_id, "at": now(), "user": user.username, "kind": "parameter", "jurisdiction": jurisdiction,
+        "parameter": parameter, "effective": effective,
+        "value": json.dumps({"inherit": True} if inherit else {"value": value}, ensure_ascii=False),
+        "path": path, "document": document.strip(), "reason": reason.strip()})
+    audit(db, user.username, "draft.save", "draft", draft_id,
+          f"{jurisdiction} {parameter} from {effective}: {'inherit' if inherit else value}", reason, document)
+    return get_draft(db, draft_id)
+
+
+def set_rule_file(db: Database, draft_id: int, user: User, *, path: str, text: str, reason: str = "",
+                  document: str = "", revision: int) -> Draft:
+    """Replace (or add) a YAML document of a draft; refused with the problems and their lines."""
+    draft = _editable(db, draft_id)
+    _, base = pack_of(db, draft.base_version)
+    require(user, "draft.edit_rules", base, [base.root])
+    if not path.endswith((".yaml", ".yml")) or path.startswith("/") or ".." in path.split("/"):
+        raise InvalidInput(f"path {path!r}: a relative .yaml path inside the pack",
+                           [Problem("a relative .yaml path inside the pack", "路径应为规则包内的 .yaml 文件",
+                                    path="path")])
+    files = draft_files(db, draft_id)
+    files[path] = text
+    pack = _validated(files, field_of=lambda p: "text" if p.file == path else "files")
+    changed = _changed_jurisdictions(db, draft.base_version, files, pack)
+    _save(db, draft, files, revision, changed)
+    db.table("draft_changes").insert({"draft_id": draft_id, "at": now(), "user": user.username, "kind": "file",
+                                      "path": path, "document": document, "reason": reason})
+    audit(db, user.username, "draft.save", "draft", draft_id, f"file {path}", reason, document)
+    return get_draft(db, draft_id)
+
+
+def _editable(db: Database, draft_id: int) -> Draft:
+    draft = get_draft(db, draft_id)
+    if draft.status not in EDITABLE:
+        raise Conflict(f"draft {draft_id} is {draft.status} and can no longer be edited",
+                       message_zh=f"草稿 {draft_id} 状态为 {draft.status}，不能再修改")
+    return draft
+
+
+def _validated(files: dict[str, str], field_of: Any) -> RulePack:
+    try:
+        return load_files(files)
+    except RulePackError as exc:
+        problems = [Problem(p.message, p.message_zh, file=p.file, line=p.line, path=field_of(p),
+                            details=p.details) for p in exc.problems]
+        raise InvalidInput(exc.problems[0].message if exc.problems else exc.message, problems,
+                           message_zh=exc.problems[0].message_zh if exc.problems else exc.message_zh) from None
+
+
+def _save(db: Database, draft: Draft, files: dict[str, str], revision: int, changed: list[str]) -> None:
+    with db.conn:
+        cursor = db.execute(
+            "update drafts set files = ?, revision = revision + 1, updated_at = ?, jurisdictions = ?, "
+            "status = 'editing' where id = ? and revision = ?",
+            [json.dumps(files, ensure_ascii=False), now(), json.dumps(changed), draft.id, revision])
+    if cursor.rowcount != 1:
+        current = get_draft(db, draft.id)
+        raise Conflict(f"draft {draft.id} was changed by someone else (revision {current.revision}, "
+                       f"you had {revision}); reload it and apply your change again",
+                       message_zh=f"草稿 {draft.id} 已被他人修改（当前版本 {current.revision}），请刷新后重新修改")
+
+
+def _values_file(files: dict[str, str], pack: RulePack, code: str) -> tuple[str, str]:
+    documents = parse_documents(files)
+    for path, doc in documents.items():
+        if doc["kind"] == "values" and doc["jurisdiction"] == code:
+            return path, files[path]
+    name = pack.jurisdictions[code].name
+    path = f"values/{code}-{name}.yaml"
+    return path, f'# {name}参数取值。\nkind: values\njurisdiction: "{code}"\nvalues: {{}}\n'
+
+
+def _with_entry(text: str, code: str, parameter: str, entry: dict[str, Any]) -> str:
+    """The values document with ``entry`` set for ``parameter`` (same date replaced), written back as YAML."""
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    doc = yaml.safe_load(text)
+    values = doc.get("values") or {}
+    entries = [e for e in values.get(parameter, []) if str(e.get("from")) != entry["from"]]
+    entries.append(entry)
+    values[parameter] = sorted(entries, key=lambda e: str(e["from"]))
+    lines = [header.rstrip("\n")] if header else []
+    lines += ["kind: values", f'jurisdiction: "{code}"', "values:"]
+    for name, items in values.items():
+        lines.append(f"  {name}:")
+        for item in items:
+            lines.append("    - " + _flow(item))
+    return "\n".join(lines) + "\n"
+
+
+def _flow(item: dict[str, Any]) -> str:
+    parts = []
+    for key, value in item.items():
+        if isinstance(value, str) and key == "from":
+            parts.append(f"{key}: {value}")
+        else:
+            dumped = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=10_000).strip()
+            parts.append(f"{key}: {dumped.removesuffix('...').strip()}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _changed_jurisdictions(db: Database, base_version: int, files: dict[str, str], pack: RulePack) -> list[str]:
+    """The jurisdictions a draft changes: those whose values files differ; the root for anything else."""
+    base = version_files(db, base_version)
+    changed: set[str] = set()
+    base_docs = parse_documents(base)
+    for path in set(base) | set(files):
+        if base.get(path) == files.get(path):
+            continue
+        doc = pack.sources.get(path) or base_docs.get(path) or {}
+        if doc.get("kind") == "values":
+            changed.add(doc["jurisdiction"])
+        else:
+            changed.add(pack.root)
+    return sorted(changed)
+
+
+# -- workflow -------------------------------------------------------------------------------------
+
+
+def submit(db: Database, draft_id: int, user: User) -> Draft:
+    """Hand a draft to the reviewers (only its author can)."""
+    draft = _editable(db, draft_id)
+    if draft.author != user.username:
+        raise PermissionDenied(f"only the author ({draft.author}) can submit draft {draft_id}",
+                               message_zh=f"只有起草人（{draft.author}）可以提交")
+    require(user, "draft.submit")
+    if not draft.jurisdictions:
+        raise Conflict(f"draft {draft_id} has no changes to submit", message_zh="草稿没有任何修改")
+    db.execute("update drafts set status = 'submitted', submitted_at = ? where id = ?", [now(), draft_id])
+    db.conn.commit()
+    audit(db, user.username, "draft.submit", "draft", draft_id, draft.title)
+    return get_draft(db, draft_id)
+
+
+def _decidable(db: Database, draft_id: int, user: User) -> tuple[Draft, RulePack]:
+    draft = get_draft(db, draft_id)
+    if draft.status != "submitted":
+        raise Conflict(f"draft {draft_id} is {draft.status}, not submitted", message_zh=f"草稿 {draft_id} 未提交审核")
+    if draft.author == user.username:
+        raise PermissionDenied("the author of a draft cannot approve or reject it (four-eyes principle)",
+                               message_zh="起草人不能审核自己的草稿（双人复核）")
+    _, base = pack_of(db, draft.base_version)
+    require(user, "draft.decide", base, draft.jurisdictions)
+    return draft, base
+
+
+def approve(db: Database, draft_id: int, user: User, comment: str = "") -> Version:
+    """Approve a submitted draft: its policy tests must pass; it is published as the next version."""
+    draft, _ = _decidable(db, draft_id, user)
+    pack = draft_pack(db, draft_id)
+    failed = [r for r in run_tests(pack) if not r.passed]
+    if failed:
+        problems = [Problem(f"policy test '{r.test.name}' fails: " +
+                            (r.error or "; ".join(f"{k}: expected {w}, got {g}" for k, w, g in r.mismatches)),
+                            f"政策测试未通过：{r.test.name}", file=r.test.file, line=r.test.line, path="tests")
+                    for r in failed]
+        audit(db, user.username, "draft.approve.blocked", "draft", draft_id, f"{len(failed)} policy test(s) fail")
+        raise Conflict(f"{len(failed)} policy test(s) fail; the draft cannot be published", problems,
+                       message_zh=f"{len(failed)} 个政策测试未通过，不能发布")
+    version = publish(db, draft_files(db, draft_id), user.username, f"draft {draft_id}", draft_id, draft.title)
+    db.execute("update drafts set status = 'approved', decided_by = ?, decided_at = ?, comment = ?, "
+               "published_version = ? where id = ?", [user.username, now(), comment, version.number, draft_id])
+    db.conn.commit()
+    audit(db, user.username, "draft.approve", "draft", draft_id, f"published as version {version.number}", comment)
+    return version
+
+
+def reject(db: Database, draft_id: int, user: User, comment: str) -> Draft:
+    """Send a submitted draft back to its author with a comment (required)."""
+    if not comment.strip():
+        raise InvalidInput("a comment is required to reject a draft",
+                           [Problem("a comment is required", "驳回须填写意见", path="comment")])
+    _decidable(db, draft_id, user)
+    db.execute("update drafts set status = 'rejected', decided_by = ?, decided_at = ?, comment = ? where id = ?",
+               [user.username, now(), comment.strip(), draft_id])
+    db.conn.commit()
+    audit(db, user.username, "draft.reject", "draft", draft_id, comment.strip(), comment.strip())
+    return get_draft(db, draft_id)

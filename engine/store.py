@@ -1,0 +1,109 @@
+"""The database: one SQLite file through sqlite-utils, its migrations, and the append-only audit log.
+
+Tables: ``versions`` (immutable published packs), ``drafts`` and ``draft_changes`` (work in
+progress, with who/when/why/document of each change), ``users`` and ``tokens``, ``decisions``
+(stored evaluations, replayable), ``audit`` (every action; no update or delete path, enforced by
+triggers in the database itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+DEFAULT_PATH = Path("instance") / "doudi.db"
+
+migrations = Migrations("doudi")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.table("versions").create({
+        "number": int, "digest": str, "created_at": str, "created_by": str, "source": str, "draft_id": int,
+        "title": str, "files": str,
+    }, pk="number", not_null={"digest", "created_at", "files"})
+    db.table("versions").create_index(["digest"], unique=True)
+    db.table("drafts").create({
+        "id": int, "base_version": int, "title": str, "status": str, "author": str, "created_at": str,
+        "updated_at": str, "revision": int, "files": str, "submitted_at": str, "decided_by": str,
+        "decided_at": str, "comment": str, "published_version": int, "jurisdictions": str,
+    }, pk="id", not_null={"base_version", "status", "author", "revision", "files"},
+        foreign_keys=[("base_version", "versions", "number")])
+    db.table("draft_changes").create({
+        "id": int, "draft_id": int, "at": str, "user": str, "kind": str, "jurisdiction": str,
+        "parameter": str, "effective": str, "value": str, "path": str, "document": str, "reason": str,
+    }, pk="id", foreign_keys=[("draft_id", "drafts", "id")])
+    db.table("users").create({
+        "username": str, "name": str, "role": str, "jurisdiction": str, "password_hash": str,
+        "active": int, "created_at": str,
+    }, pk="username", not_null={"role"})
+    db.table("tokens").create({
+        "id": int, "username": str, "token_hash": str, "label": str, "created_at": str, "revoked": int,
+    }, pk="id", foreign_keys=[("username", "users", "username")])
+    db.table("tokens").create_index(["token_hash"], unique=True)
+    db.table("decisions").create({
+        "id": int, "household_id": str, "county": str, "as_of": str, "version_number": int, "digest": str,
+        "facts": str, "outputs": str, "decision": str, "user": str, "created_at": str,
+    }, pk="id", not_null={"household_id", "as_of", "digest", "facts", "decision"})
+    db.table("decisions").create_index(["household_id"])
+    db.table("audit").create({
+        "id": int, "at": str, "user": str, "action": str, "object_type": str, "object_id": str,
+        "summary": str, "reason": str, "document": str, "details": str,
+    }, pk="id", not_null={"at", "action"})
+    # append-only: the database itself refuses to change or remove an audit entry
+    db.execute("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+    db.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+    db.execute("CREATE TRIGGER versions_no_update BEFORE UPDATE ON versions "
+               "BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END")
+    db.execute("CREATE TRIGGER versions_no_delete BEFORE DELETE ON versions "
+               "BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END")
+
+
+def open_db(path: str | Path = DEFAULT_PATH) -> Database:
+    """Open (creating if needed) the database at ``path`` (``":memory:"`` for tests) and migrate it."""
+    if str(path) == ":memory:":
+        db = Database(memory=True)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    migrations.apply(db)
+    return db
+
+
+def now() -> str:
+    """The current time as ISO text (UTC, seconds)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def audit(db: Database, user: str | None, action: str, object_type: str = "", object_id: Any = "",
+          summary: str = "", reason: str | None = None, document: str | None = None,
+          details: dict[str, Any] | None = None) -> None:
+    """Append one entry to the audit log: who, when, what, why, and the authorising document."""
+    db.table("audit").insert({
+        "at": now(), "user": user or "", "action": action, "object_type": object_type,
+        "object_id": str(object_id), "summary": summary, "reason": reason, "document": document,
+        "details": json.dumps(details or {}, ensure_ascii=False, default=str),
+    })
+
+
+def audit_log(db: Database, *, user: str | None = None, action: str | None = None, object_type: str | None = None,
+              object_id: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """Audit entries, newest first, optionally filtered."""
+    where, args = [], []
+    for column, value in (("user", user), ("action", action), ("object_type", object_type),
+                          ("object_id", object_id)):
+        if value is not None:
+            where.append(f"[{column}] = ?")
+            args.append(value)
+    rows = db.table("audit").rows_where(" and ".join(where) or None, args, order_by="id desc", limit=limit,
+                                  offset=offset)
+    return [dict(r, details=json.loads(r["details"] or "{}")) for r in rows]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from engine.rolls import count_records
 from engine.synth import synth_households
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "hunan"
+DEFAULT_DB = Path("instance") / "doudi.db"
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -59,6 +61,29 @@ rules_option = click.option(
     help="Evaluate a rule-pack folder directly (no database).")
 
 
+db_option = click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False),
+                         default=lambda: os.environ.get("DOUDI_DATABASE", str(DEFAULT_DB)),
+                         show_default="instance/doudi.db, or $DOUDI_DATABASE", help="The SQLite database.")
+version_option = click.option("--version", "version", type=click.IntRange(min=1), default=None,
+                              help="Use published version N from the database instead of a rules folder.")
+
+
+def _source(rules: Path, version: int | None, db_path: Path) -> tuple[Any, int | None]:
+    """The pack to evaluate with: a published version from the database, or a rules folder."""
+    if version is None:
+        return _load(rules), None
+    from engine.store import open_db
+    from engine.versions import pack_of
+
+    if not Path(db_path).exists():
+        raise BadInput(f"{db_path}: no database; run 'doudi init' first or use --rules")
+    try:
+        found, pack = pack_of(open_db(db_path), version)
+    except DoudiError as exc:
+        raise BadInput(_report(exc)) from None
+    return pack, found.number
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(package_name="doudi")
 def cli() -> None:
@@ -68,14 +93,18 @@ def cli() -> None:
 @cli.command("eval")
 @click.argument("household", type=click.Path(path_type=Path, allow_dash=True))
 @rules_option
+@version_option
+@db_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Evaluation date (default: today).")
 @click.option("--no-trace", is_flag=True, help="Leave the rule trace out of the decision.")
-def eval_command(household: Path, rules: Path, as_of: str | None, no_trace: bool) -> None:
+def eval_command(household: Path, rules: Path, version: int | None, db_path: Path, as_of: str | None,
+                 no_trace: bool) -> None:
     """Evaluate one household (JSON, SPEC §6) and print the decision JSON.
 
     \b
     Example:
       doudi eval household.json --rules rules/hunan --as-of 2018-06-01
+      doudi eval household.json --version 2 --as-of 2019-06-01
       cat household.json | doudi eval - --as-of 2019-03-01
     """
     try:
@@ -83,9 +112,9 @@ def eval_command(household: Path, rules: Path, as_of: str | None, no_trace: bool
     except HouseholdError as exc:
         raise BadInput(_report(exc)) from None
     data = _read_json(household)
-    pack = _load(rules)
+    pack, number = _source(rules, version, db_path)
     try:
-        decision = evaluate(pack, data, on, trace=not no_trace)
+        decision = evaluate(pack, data, on, trace=not no_trace, version=number)
     except HouseholdError as exc:
         raise BadInput(f"{household}: {_report(exc)}") from None
     except DoudiError as exc:
@@ -146,12 +175,14 @@ def test_command(rules: Path) -> None:
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Results file: .jsonl, or .csv for a spreadsheet.")
 @rules_option
+@version_option
+@db_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Evaluation date (default: today).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: all cores).")
 @click.option("--resume", is_flag=True, help="Keep the records already in OUTPUT and carry on after them.")
-def batch_command(source: Path, target: Path, rules: Path, as_of: str | None, workers: int | None,
-                  resume: bool) -> None:
+def batch_command(source: Path, target: Path, rules: Path, version: int | None, db_path: Path, as_of: str | None,
+                  workers: int | None, resume: bool) -> None:
     """Evaluate a roll of households (JSONL, or CSV with one row per member).
 
     Every input record gives one output record, in input order; a bad record becomes an error
@@ -173,11 +204,12 @@ def batch_command(source: Path, target: Path, rules: Path, as_of: str | None, wo
         on = parse_date(as_of, "--as-of") if as_of else None
     except HouseholdError as exc:
         raise BadInput(_report(exc)) from None
-    _load(rules)  # a bad pack is reported once, here, not by every worker
+    pack, number = _source(rules, version, db_path)  # a bad pack is reported once, here, not by every worker
     total = count_records(source)
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="evaluating", file=sys.stderr if show else _Quiet()) as bar:
-        summary = run_batch(rules, source, target, as_of=on, workers=workers, resume=resume, progress=bar.update)
+        summary = run_batch(pack.files if number else rules, source, target, as_of=on, workers=workers,
+                            resume=resume, version=number, progress=bar.update)
     data = summary.as_dict()
     actions = ", ".join(f"{k} {v}" for k, v in data["review_action"].items())
     click.echo(f"{data['households']} households → {target}" +
@@ -238,6 +270,7 @@ def _read_json(path: Path) -> Any:
 
 def main() -> None:
     """Entry point of the ``doudi`` console script."""
+    from . import admin  # noqa: F401 - registers the database commands on the group
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ from typing import Any
 from .decision import dumps
 from .errors import DoudiError
 from .evaluate import evaluate_many
-from .load import load_pack
+from .load import load_files, load_pack
 from .model import RulePack
 from .rolls import Record, output_csv_header, output_csv_row, read_records
 
@@ -93,9 +93,13 @@ def evaluate_records(pack: RulePack, records: list[Record], as_of: dt.date | Non
 _WORKER_PACK: RulePack | None = None
 
 
-def _init_worker(rules: str) -> None:
+def _pack(rules: str | Path | dict[str, str]) -> RulePack:
+    return load_files(rules) if isinstance(rules, dict) else load_pack(rules)
+
+
+def _init_worker(rules: str | dict[str, str]) -> None:
     global _WORKER_PACK
-    _WORKER_PACK = load_pack(rules)
+    _WORKER_PACK = _pack(rules)
 
 
 Task = tuple[list[Record], "dt.date | None", "int | None", bool]
@@ -129,10 +133,10 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def run_batch(rules: str | Path, source: Path, target: Path, *, as_of: dt.date | None = None,
+def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *, as_of: dt.date | None = None,
               workers: int | None = None, resume: bool = False, version: int | None = None,
               progress: Callable[[int], None] | None = None) -> Summary:
-    """Evaluate every household of ``source`` into ``target``; return the summary.
+    """Evaluate every household of ``source`` into ``target`` with a pack (folder or files); return the summary.
 
     With ``resume``, the records already complete in ``target`` are kept and skipped, so an
     interrupted run carries on where it stopped and loses nothing it had written.
@@ -159,14 +163,15 @@ def run_batch(rules: str | Path, source: Path, target: Path, *, as_of: dt.date |
     return summary
 
 
-def _results(rules: str | Path, tasks: Iterator[Task], workers: int) -> Iterator[Done]:
+def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers: int) -> Iterator[Done]:
     if workers == 1:
-        pack = load_pack(rules)
+        pack = _pack(rules)
         for task in tasks:
             yield evaluate_chunk(pack, task)
         return
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ctx.Pool(workers, _init_worker, (str(rules),), maxtasksperchild=RECYCLE_AFTER) as pool:
+    init = rules if isinstance(rules, dict) else str(rules)
+    with ctx.Pool(workers, _init_worker, (init,), maxtasksperchild=RECYCLE_AFTER) as pool:
         # Pool.imap would read the whole roll ahead into memory; keep a few chunks in flight instead,
         # and hand results back in input order.
         pending: deque[Any] = deque()

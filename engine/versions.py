@@ -118,7 +118,7 @@ def import_folder(db: Database, folder: str | Path, user: str | None = None) -> 
     existing = by_digest(db, pack.digest)
     if existing is not None:
         return existing, False
-    return publish(db, files, user, f"import {Path(folder).as_posix()}"), True
+    return publish(db, files, user, "import " + "/".join(Path(folder).resolve().parts[-2:])), True
 
 
 def export_version(db: Database, number: int, folder: str | Path, force: bool = False) -> list[Path]:

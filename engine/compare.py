@@ -98,9 +98,7 @@ class PackDiff:
 
 def diff_packs(old: RulePack, new: RulePack) -> PackDiff:
     """Every parameter value, declaration, rule, variable, output and jurisdiction that differs."""
-    declarations = _changes(
-        old.parameters, new.parameters, _DECLARATION_FIELDS, _declaration_text,
-        lambda p: p.label)
+    declarations = _changes(old.parameters, new.parameters, _DECLARATION_FIELDS, _declaration_text, lambda p: p.label)
     rules = _changes({r.id: r for r in old.rules}, {r.id: r for r in new.rules}, _RULE_FIELDS, _rule_text,
                      lambda r: r.title)
     variables = _changes({_variable_key(k): v for k, v in old.variables.items()},
@@ -115,7 +113,7 @@ def diff_packs(old: RulePack, new: RulePack) -> PackDiff:
     global_change = (
         any(c.change != "changed" or _DECLARATION_OUTCOME & set(c.fields) for c in declarations)
         or any(c.change != "changed" or _RULE_OUTCOME & set(c.fields) for c in rules)
-        or any(c.change != "changed" or set(c.fields) - {"label"} for c in variables)
+        or any(c.change != "changed" or _VARIABLE_OUTCOME & set(c.fields) for c in variables)
         or bool(outputs))
     affected = None if global_change else tuple(sorted(_reached(old, new, parameters)))
     metadata = tuple(f for f in _METADATA if getattr(old, f) != getattr(new, f))

@@ -38,7 +38,8 @@ def people(db):
 
 def _set(db, draft, user, value, code="431322", parameter="dibao_standard", **extra):
     return drafts.set_parameter_value(db, draft.id, user, jurisdiction=code, parameter=parameter,
-                                      effective="2019-01-01", value=value, document=extra.pop("document", "新政发〔2019〕9号"),
+                                      effective="2019-01-01", value=value,
+                                      document=extra.pop("document", "新政发〔2019〕9号"),
                                       reason="年度调整", revision=extra.pop("revision", draft.revision))
 
 

@@ -161,13 +161,13 @@ class _Run:
         """Compute the assignments of a rule durable-rules fired for this household (or one entity)."""
         rule = cr.rule
         if key == "h":
-            ent, earlier, entity_label, target = None, None, None, self.values
+            ent, earlier, target, idx = None, None, self.values, -1
         else:
-            scope, idx = key.split(":")
+            scope, _, position = key.partition(":")
             items = self.values[SCOPE_COLLECTION[scope]]
-            ent, earlier = items[int(idx)], items[: int(idx)]
-            entity_label = _label(scope, ent, int(idx))
-            target = ent
+            idx = int(position)
+            ent = target = items[idx]
+            earlier = items[:idx] if cr.reads_earlier else None
         env = Env(self.values, ent, earlier)
         result: dict[str, Any] = {}
         for var, compiled in cr.assignments:
@@ -182,9 +182,10 @@ class _Run:
             value = simplest(value)
             slot = (id(target), var)
             if slot in self._set_by:
+                label = _label(rule.scope, ent, idx) if ent is not None else None
                 raise EvaluationError(
                     f"rules {self._set_by[slot]} and {rule.id} both set {var}"
-                    + (f" for {entity_label}" if entity_label else "") + "; make their conditions exclusive",
+                    + (f" for {label}" if label else "") + "; make their conditions exclusive",
                     [Problem(f"{var} set twice", file=rule.file, line=rule.line, path=f"rules.{rule.id}")])
             self._set_by[slot] = rule.id
             target[var] = value
@@ -192,7 +193,8 @@ class _Run:
         if rule.reason and self.want_reasons:
             self._reason(cr, env, _position(key))
         if self.trace:
-            self.steps.append(self._step(cr, ent, entity_label, result))
+            label = _label(rule.scope, ent, idx) if ent is not None else None
+            self.steps.append(self._step(cr, ent, label, result))
 
     def _lookup(self, ent: dict[str, Any] | None, scope: str, name: str) -> Any:
         if ent is not None and name in ent:

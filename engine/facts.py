@@ -8,6 +8,7 @@ naming the field by its path (``members[1].age``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,12 @@ def check(pack: RulePack, data: Any) -> None:
         found, headline = schemas.problems("household", data)
         if found:
             raise HouseholdError(f"invalid household: {headline}", found, message_zh="家庭信息有误")
-    found = [Problem(f"{value!r} is not a finite number", f"{value!r} 不是有效数字", path=path)
-             for path, value in _non_finite(data, "")]
+    found = []
+    try:  # NaN and infinities pass the schema's number type; json finds them at C speed
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        found = [Problem(f"{value!r} is not a finite number", f"{value!r} 不是有效数字", path=path)
+                 for path, value in _non_finite(data, "")]
     ids: dict[str, int] = {}
     for i, m in enumerate(data["members"]):
         if m["id"] in ids:
@@ -93,26 +98,23 @@ def prepare(pack: RulePack, data: Any, fields: Fields) -> Household:
 def _flatten(data: dict[str, Any], fields: list[tuple[str, tuple[str, ...], Symbol]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, parts, sym in fields:
-        node: Any = data.get(parts[0])
+        raw: Any = data.get(parts[0])
         if len(parts) > 1:
-            node = node.get(parts[1]) if isinstance(node, dict) else None
-        out[name] = _value(sym, node)
+            raw = raw.get(parts[1]) if raw is not None else None
+        if raw is None:
+            raw = sym.default
+        t = sym.type
+        if t == "money":
+            out[name] = (raw if type(raw) is int else exact(raw)) if raw is not None else 0
+        elif t == "date":
+            out[name] = dt.date.fromisoformat(raw) if raw else None
+        elif t == "int" and type(raw) is float:
+            out[name] = int(raw)
+        elif t == "map":
+            out[name] = {k: exact(v) for k, v in (raw or {}).items()}
+        else:
+            out[name] = raw
     return out
-
-
-def _value(sym: Symbol, raw: Any) -> Any:
-    if raw is None:
-        raw = sym.default
-    t = sym.type
-    if t == "money":
-        return exact(raw) if raw is not None else 0
-    if t == "int" and isinstance(raw, float):
-        return int(raw)
-    if t == "map":
-        return {k: exact(v) for k, v in (raw or {}).items()}
-    if t == "date":
-        return dt.date.fromisoformat(raw) if raw else None
-    return raw
 
 
 def _dates_valid(data: dict[str, Any]) -> bool:

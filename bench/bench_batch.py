@@ -1,0 +1,203 @@
+"""Batch throughput against the baselines a user would otherwise pick (issue 5), in one run.
+
+    python bench/bench_batch.py [--n 100000] [--memory-n 1000000] [--skip-memory] [--out bench/RESULTS.md]
+
+On the same synthetic population (``doudi synth``, seed 1, as of 2019-06-30) it measures, and
+prints as ratios:
+
+- ``doudi batch`` (engine.batch.run_batch, JSONL in and out) with 1 worker and with all cores;
+- the minimal hand-written durable-rules implementation of SPEC §7 (bench/minimal_durable.py), the floor;
+- the plain-Python reference implementation (tests/reference.py);
+- the median cost of one in-process evaluation, and of one ``POST /api/v1/evaluate`` round trip
+  through the Flask test client (when the web package is there);
+- peak memory (RSS) of one process evaluating 100,000 and then 1,000,000 households, streamed.
+
+The results are written to RESULTS.md beside this script, with the command and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
+
+from engine import evaluate, load_pack  # noqa: E402
+from engine.batch import run_batch  # noqa: E402
+from engine.evaluate import evaluate_many  # noqa: E402
+from engine.synth import synth_households  # noqa: E402
+
+AS_OF = dt.date(2019, 6, 30)
+RULES = ROOT / "rules" / "hunan"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(label: str, n: int, fn) -> float:  # type: ignore[no-untyped-def]
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - t0
+    print(f"  {label:<46} {n / seconds:>10,.0f} households/s  ({seconds:.1f} s)", flush=True)
+    return n / seconds
+
+
+def _roll(path: Path, n: int) -> list[str]:
+    counties = [c.code for c in load_pack(RULES).counties()]
+    lines = [json.dumps(h, ensure_ascii=False) for h in synth_households(counties, n, 1, AS_OF)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
+
+
+def _median_us(fn, cases, n: int) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        fn(cases[i % len(cases)])
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples) * 1e6
+
+
+def _api_round_trip(households: list[dict], n: int) -> float | None:
+    try:
+        from web import create_app
+    except ImportError:
+        return None
+    from engine import users, versions
+    from engine.store import open_db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Path(tmp) / "bench.db"
+        db = open_db(database)
+        versions.import_folder(db, RULES, "bench")
+        _, pack = versions.pack_of(db)
+        users.add_user(db, "bench", "reviewer", "bench-password", "reviewer", "430000", pack=pack)
+        token = users.issue_token(db, "bench", "reviewer")
+        app = create_app({"TESTING": True, "DATABASE": str(database)})
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def call(h: dict) -> None:
+            response = client.post("/api/v1/evaluate", json={"household": h, "as_of": AS_OF.isoformat()},
+                                   headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)
+
+        for h in households[:20]:
+            call(h)
+        return _median_us(call, households, n)
+
+
+def _memory(path: Path, total: int) -> list[tuple[int, float]]:
+    """RSS after each 10% of ``total`` evaluations, reading the roll again and again (one process)."""
+    pack = load_pack(RULES)
+    marks, done, chunk = [], 0, []
+    step = max(1, total // 10)
+    gc.collect()
+    base = _rss_mb()
+    while done < total:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                chunk.append(json.loads(line))
+                if len(chunk) == 50:
+                    evaluate_many(pack, chunk, AS_OF, reasons=False)
+                    done += len(chunk)
+                    chunk = []
+                    if done % step == 0:
+                        marks.append((done, _rss_mb()))
+                    if done >= total:
+                        break
+    print(f"  memory: {base:.0f} MB before; " + ", ".join(f"{n:,}: {mb:.0f} MB" for n, mb in marks), flush=True)
+    return marks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000, help="households in the population")
+    parser.add_argument("--memory-n", type=int, default=1_000_000, help="evaluations for the memory run")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    args = parser.parse_args()
+    command = "python bench/bench_batch.py " + " ".join(sys.argv[1:])
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    print(f"$ {command}\n{machine}", flush=True)
+    import minimal_durable
+    from reference import evaluate_reference
+
+    with tempfile.TemporaryDirectory() as tmp:
+        roll = Path(tmp) / "roll.jsonl"
+        lines = _roll(roll, args.n)
+        households = [json.loads(line) for line in lines]
+        gc.collect()
+        gc.freeze()  # the population is read-only: keep the collector from re-scanning it (both sides alike)
+        cores = os.cpu_count() or 1
+        rates = {}
+        print(f"{args.n:,} synthetic households, as of {AS_OF}:", flush=True)
+        rates["batch1"] = _timed("doudi batch, 1 worker", args.n,
+                                 lambda: run_batch(RULES, roll, Path(tmp) / "out1.jsonl", as_of=AS_OF, workers=1))
+        rates["batchN"] = _timed(f"doudi batch, {cores} workers", args.n,
+                                 lambda: run_batch(RULES, roll, Path(tmp) / "outN.jsonl", as_of=AS_OF,
+                                                   workers=cores))
+        pack = load_pack(RULES)
+        rates["engine"] = _timed("engine.evaluate_many in process (no files)", args.n, lambda: [
+            evaluate_many(pack, households[i:i + 50], AS_OF, reasons=False) for i in range(0, args.n, 50)])
+        rates["minimal"] = _timed("minimal durable-rules (floor)", args.n, lambda: [
+            minimal_durable.evaluate_batch(households[i:i + 500], AS_OF) for i in range(0, args.n, 500)])
+        rates["reference"] = _timed("plain-Python reference", args.n,
+                                    lambda: [evaluate_reference(h, AS_OF) for h in households])
+        single = _median_us(lambda h: evaluate(pack, h, AS_OF), households[:2000], 2000)
+        single_nt = _median_us(lambda h: evaluate(pack, h, AS_OF, trace=False), households[:2000], 2000)
+        api = _api_round_trip(households[:2000], 1000)
+        print(f"  one evaluation in process: median {single:.0f} µs (with trace), {single_nt:.0f} µs (no trace)")
+        if api is not None:
+            print(f"  one POST /api/v1/evaluate round trip: median {api:.0f} µs")
+        gc.unfreeze()
+        memory = [] if args.skip_memory else _memory(roll, args.memory_n)
+
+    ratio_floor = rates["batch1"] / rates["minimal"]
+    scaling = rates["batchN"] / rates["batch1"]
+    lines_out = [
+        "# Benchmark results", "",
+        f"Command: `{command}`  ", f"Machine: {machine}  ", f"Date: {dt.date.today().isoformat()}", "",
+        f"Population: {args.n:,} synthetic households (`doudi synth --n {args.n} --seed 1`), as of {AS_OF}.", "",
+        "| what | households/s | ratio |", "|---|---:|---:|",
+        f"| doudi batch, 1 worker | {rates['batch1']:,.0f} | 1.00 |",
+        f"| doudi batch, {os.cpu_count()} workers | {rates['batchN']:,.0f} | {scaling:.2f} × 1 worker |",
+        f"| engine.evaluate_many in process | {rates['engine']:,.0f} | {rates['engine'] / rates['batch1']:.2f} |",
+        f"| minimal hand-written durable-rules (floor) | {rates['minimal']:,.0f} | "
+        f"batch is {ratio_floor:.2f} × the floor |",
+        f"| plain-Python reference (tests/reference.py) | {rates['reference']:,.0f} | "
+        f"{rates['reference'] / rates['batch1']:.2f} × batch |", "",
+        f"One evaluation in process: median {single:.0f} µs with trace, {single_nt:.0f} µs without.  ",
+    ]
+    if api is not None:
+        lines_out.append(f"One `POST /api/v1/evaluate` round trip (Flask test client, stored decision): "
+                         f"median {api:.0f} µs.  ")
+    if memory:
+        first = next((mb for n, mb in memory if n >= min(100_000, args.memory_n)), memory[0][1])
+        last = memory[-1][1]
+        lines_out += ["", f"Peak memory of one process, streaming: {first:.0f} MB at "
+                      f"{min(100_000, args.memory_n):,} evaluations, {last:.0f} MB at {memory[-1][0]:,} "
+                      f"({(last / first - 1) * 100:+.1f}%)."]
+    args.out.write_text("\n".join(lines_out) + "\n", encoding="utf-8")
+    print(f"→ {args.out}")
+
+
+if __name__ == "__main__":
+    main()

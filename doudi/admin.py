@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ import click
 from sqlite_utils import Database
 
 from engine import versions
-from engine.decision import dumps
 from engine.errors import DoudiError
 from engine.store import open_db
 from engine.users import ROLES, add_user, issue_token, list_users, set_active, set_password, set_role
@@ -227,23 +225,25 @@ def diff_command(old: str, new: str, db_path: Path, as_json: bool) -> None:
 
     db = _db(db_path)
     (a_name, a), (b_name, b) = _pack(db, old), _pack(db, new)
-    data = diff_packs(a, b).to_dict()
+    diff = diff_packs(a, b)
     if as_json:
-        click.echo(dumps(data, indent=2))
+        click.echo(diff.to_json(indent=2))
         return
+    data = diff.to_dict()
     click.echo(f"{a_name} → {b_name}")
-    for change in data.get("parameters", []):
+    if diff.empty:
+        click.echo("  no changes")
+        return
+    for change in data["parameters"]:
         delta = f"  Δ {change['delta']} ({change['percent']}%)" if change.get("delta") is not None else ""
         click.echo(f"  {change['jurisdiction']} {change.get('jurisdiction_name', '')} {change['parameter']} "
                    f"from {change['effective']}: {change.get('old')} → {change.get('new')}{delta}"
                    f"  {change.get('document') or ''}")
-    for kind in ("rules_added", "rules_removed"):
-        for rule in data.get(kind, []):
-            click.echo(f"  {kind.replace('_', ' ')}: {rule['id'] if isinstance(rule, dict) else rule}")
-    for rule in data.get("rules_changed", []):
-        click.echo(f"  rule changed: {rule['id']} ({', '.join(rule.get('fields', []))})")
-    if not any(data.get(k) for k in data):
-        click.echo("  no changes")
+    for kind in ("declarations", "rules", "variables", "outputs", "jurisdictions"):
+        for item in data.get(kind, []):
+            fields = f" ({', '.join(item['fields'])})" if item.get("fields") else ""
+            click.echo(f"  {kind[:-1] if kind != 'declarations' else 'parameter declaration'} {item['change']}: "
+                       f"{item['key']}{fields}")
 
 
 @cli.command("impact")
@@ -281,7 +281,6 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
         raise BadInput(f"{population}: file not found")
     else:
         households = (r.parsed().household for r in read_records(population) if r.parsed().household)
-    report = impact(a, b, households, on).to_dict()
-    click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=float))
+    click.echo(impact(a, b, households, on).to_json(indent=2))
 
 

@@ -46,10 +46,12 @@ class ParameterChange:
     effective: dt.date
     change: str  # added | removed | changed
     fields: tuple[str, ...]  # value, document, reason
-    old: Any  # the value shown as JSON, "inherit", or None when added
+    old: Any  # the entry's value as JSON data, "inherit", or None when added
     new: Any
-    delta: Any  # new − old, 2 decimals half up; None unless both are numbers
-    percent: Any  # delta / old × 100, 2 decimals half up; None when old is 0 or not a number
+    in_force_old: Any  # the value each version has in force for the jurisdiction on that date
+    in_force_new: Any  # (inherited, or from an earlier entry, where the entry is inherit or missing)
+    delta: Any  # in_force_new − in_force_old, 2 decimals half up; None unless both are numbers
+    percent: Any  # delta / in_force_old × 100, 2 decimals half up; None when that is 0 or not a number
     document: str | None  # the authorising document of the new entry
     reason: str | None
     old_document: str | None
@@ -155,38 +157,45 @@ def _parameter_changes(old: RulePack, new: RulePack) -> tuple[ParameterChange, .
         code, name, start = key
         param = new.parameters.get(name) or old.parameters[name]
         place = new.jurisdictions.get(code) or old.jurisdictions.get(code)
+        was, now = _in_force(old, name, code, start), _in_force(new, name, code, start)
         delta = percent = None
-        if _numeric(a) and _numeric(b):
-            assert a is not None and b is not None
-            diff = Fraction(b.value) - Fraction(a.value)
+        if _numeric(was) and _numeric(now):
+            diff = Fraction(now) - Fraction(was)
             delta = json_number(diff)
-            percent = json_number(diff * 100 / Fraction(a.value)) if a.value != 0 else None
+            percent = json_number(diff * 100 / Fraction(was)) if was != 0 else None
         out.append(ParameterChange(
             code, place.name if place else "", name, param.label, param.unit, start,
             "added" if a is None else "removed" if b is None else "changed", changed,
-            _entry_value(param, a), _entry_value(param, b), delta, percent,
+            _entry_value(param, a), _entry_value(param, b), _value(param, was), _value(param, now), delta, percent,
             b.document if b else None, b.reason if b else None, a.document if a else None))
     return tuple(out)
+
+
+def _in_force(pack: RulePack, parameter: str, code: str, on: dt.date) -> Any:
+    if code not in pack.jurisdictions or parameter not in pack.parameters:
+        return None
+    resolved = parameter_index(pack).resolve(parameter, code, on)
+    return None if resolved is None else resolved.value
 
 
 def _same(a: Any, b: Any) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool)  # True == 1, but not as a value
 
 
-def _numeric(entry: DatedValue | None) -> bool:
-    return (entry is not None and not entry.inherit and isinstance(entry.value, int | Fraction)
-            and not isinstance(entry.value, bool))
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | Fraction) and not isinstance(value, bool)
 
 
 def _entry_value(param: Parameter, entry: DatedValue | None) -> Any:
     if entry is None:
         return None
-    if entry.inherit:
-        return "inherit"
-    if param.type == "bands":
-        return [({"upto": _shown(upto)} if upto is not None else {}) | {"rate": _shown(rate)}
-                for upto, rate in entry.value]
-    return _shown(entry.value)
+    return "inherit" if entry.inherit else _value(param, entry.value)
+
+
+def _value(param: Parameter, value: Any) -> Any:
+    if param.type == "bands" and value is not None:
+        return [({"upto": _shown(upto)} if upto is not None else {}) | {"rate": _shown(rate)} for upto, rate in value]
+    return _shown(value)
 
 
 def _shown(value: Any) -> Any:

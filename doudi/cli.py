@@ -270,7 +270,7 @@ def _read_json(path: Path) -> Any:
 
 def main() -> None:
     """Entry point of the ``doudi`` console script."""
-    from . import admin  # noqa: F401 - registers the database commands on the group
+    from . import admin, serve  # noqa: F401 - register the database and web commands on the group
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from pathlib import Path
@@ -34,8 +35,9 @@ def validator(name: str) -> Draft202012Validator:
 
 @cache
 def _fast(name: str) -> Any:
-    # fastjsonschema fills in defaults unless told not to: the caller's data must stay untouched
-    return fastjsonschema.compile(schema(name), use_default=False)
+    # fastjsonschema fills in defaults unless told not to: the caller's data must stay untouched; and it
+    # rewrites every "$ref" of the schema it is given to an absolute URI in place: give it a copy
+    return fastjsonschema.compile(copy.deepcopy(schema(name)), use_default=False)
 
 
 def is_valid(name: str, instance: Any) -> bool:

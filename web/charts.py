@@ -30,7 +30,8 @@ def bars(rows: Sequence[tuple[str, float, str]], title: str, unit: str = "", wid
         parts.append(f'<text x="{label_width - 6}" y="{y + bar_height - 4}" text-anchor="end" font-size="12">'
                      f'{escape(label)}</text>')
         parts.append(f'<rect x="{x:.1f}" y="{y}" width="{max(w, 1):.1f}" height="{bar_height}" '
-                     f'fill="{colours.get(css, colours[""])}"><title>{escape(label)}: {value:g}{escape(unit)}</title></rect>')
+                     f'fill="{colours.get(css, colours[""])}">'
+                     f'<title>{escape(label)}: {value:g}{escape(unit)}</title></rect>')
         parts.append(f'<text x="{max(x_end, zero) + 4:.1f}" y="{y + bar_height - 4}" font-size="12">'
                      f'{value:g}{escape(unit)}</text>')
     parts.append("</svg>")

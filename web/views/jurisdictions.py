@@ -79,7 +79,8 @@ def show(code: str) -> Any:
     for p in pack.parameters.values():
         steps = []
         for day, r in index.timeline(p.name, code):
-            if r is not None and (not steps or steps[-1][1].value != r.value or steps[-1][1].jurisdiction != r.jurisdiction):
+            last = steps[-1][1] if steps else None
+            if r is not None and (last is None or (last.value, last.jurisdiction) != (r.value, r.jurisdiction)):
                 steps.append((day, r))
         own = [v for v in pack.values if v.parameter == p.name and v.jurisdiction == code]
         timelines.append({"parameter": p, "steps": steps, "own": own})

@@ -77,7 +77,7 @@ def show(code: str) -> Any:
     chain = [pack.jurisdictions[c] for c in pack.chain(code)]
     timelines = []
     for p in pack.parameters.values():
-        steps = []
+        steps: list[tuple[Any, Any]] = []
         for day, r in index.timeline(p.name, code):
             last = steps[-1][1] if steps else None
             if r is not None and (last is None or (last.value, last.jurisdiction) != (r.value, r.jurisdiction)):

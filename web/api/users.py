@@ -1,0 +1,52 @@
+"""``/users`` (accounts and their API tokens, administrators only) and ``GET /me``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import versions
+from engine.errors import NotFound
+from engine.users import PERMISSIONS, add_user, get_user, issue_token, list_users, require
+
+from ..db import get_db
+from . import body, bp, current_user
+
+
+@bp.get("/me")
+def me() -> dict[str, Any]:
+    """The signed-in account and the actions its role allows."""
+    user = current_user()
+    return user.to_dict() | {"permissions": sorted(a for a, roles in PERMISSIONS.items() if user.role in roles)}
+
+
+@bp.get("/users")
+def users_list() -> dict[str, Any]:
+    """Every account."""
+    require(current_user(), "users.manage")
+    return {"users": [u.to_dict() for u in list_users(get_db())]}
+
+
+@bp.post("/users")
+def create_user() -> tuple[dict[str, Any], int]:
+    """Add an account; its role must suit its jurisdiction's level."""
+    data = body("UserCreate")
+    actor, db = current_user(), get_db()
+    require(actor, "users.manage")
+    try:
+        _, pack = versions.pack_of(db)
+    except NotFound:
+        pack = None
+    user = add_user(db, actor.username, data["username"], data["password"], data["role"], data.get("jurisdiction"),
+                    data.get("name", ""), pack)
+    return user.to_dict(), 201
+
+
+@bp.post("/users/<username>/tokens")
+def issue_user_token(username: str) -> tuple[dict[str, Any], int]:
+    """Issue an API token for an account (shown once: only its hash is stored)."""
+    data = body("TokenCreate")
+    actor, db = current_user(), get_db()
+    require(actor, "users.manage")
+    user = get_user(db, username)
+    label = data.get("label", "")
+    return {"username": user.username, "label": label, "token": issue_token(db, actor.username, username, label)}, 201

@@ -276,3 +276,9 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line; DOUDI_DEBUG=1 shows the traceback
+        if os.environ.get("DOUDI_DEBUG"):
+            raise
+        click.echo(f"doudi: internal error ({type(exc).__name__}: {exc}); run again with DOUDI_DEBUG=1 "
+                   "for details and report it", err=True)
+        sys.exit(3)

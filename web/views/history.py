@@ -1,0 +1,107 @@
+"""Decision history: stored decisions by household and county (within the user's scope), and their replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, g, render_template, request
+
+from engine import decisions
+from engine.errors import NotFound
+from engine.model import RulePack
+from engine.users import can, in_scope
+
+from ..auth import permission_required
+from ..db import get_db
+from ..i18n import select_locale
+from .check import ACTIONS, pack_and_version, require_county, show_value
+
+bp = Blueprint("history", __name__, url_prefix="/decisions")
+
+PAGE = 50
+_SCAN = 500  # decisions read at a time when a city-level user's scope has to be filtered
+
+
+def _in_scope(pack: RulePack, county: str) -> bool:
+    return county in pack.jurisdictions and in_scope(pack, g.user, county)
+
+
+def _search(pack: RulePack, household_id: str | None, county: str | None, page: int) -> tuple[list[Any], bool]:
+    """One page of decisions the user may see, newest first, and whether there are more."""
+    wanted, skip, offset = PAGE + 1, (page - 1) * PAGE, 0
+    found: list[dict[str, Any]] = []
+    while len(found) < wanted:
+        rows = decisions.search(get_db(), household_id, county, limit=_SCAN, offset=offset)
+        for row in rows:
+            if _in_scope(pack, row["county"]):
+                if skip:
+                    skip -= 1
+                else:
+                    found.append(row)
+        if len(rows) < _SCAN:
+            break
+        offset += _SCAN
+    return found[:PAGE], len(found) > PAGE
+
+
+def _stored(decision_id: int) -> tuple[Any, RulePack, dict[str, Any]]:
+    version, pack = pack_and_version()
+    try:
+        stored = decisions.get(get_db(), decision_id)
+    except NotFound as exc:
+        abort(404, exc.message_zh if select_locale() == "zh_CN" else exc.message)
+    require_county(pack, stored["county"])
+    return version, pack, stored
+
+
+def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Every leaf that differs between two JSON documents: (path, old, new)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in list(old) + [k for k in new if k not in old]:
+            out += differences(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new, strict=True)) for d in differences(a, b, f"{path}[{i}]")]
+    return [] if old == new else [(path, old, new)]
+
+
+@bp.route("/")
+@permission_required("decisions.read")
+def index() -> Any:
+    _version, pack = pack_and_version()
+    counties = [c for c in pack.counties() if in_scope(pack, g.user, c.code)]
+    household_id = (request.args.get("household_id") or "").strip() or None
+    county = (request.args.get("county") or "").strip() or None
+    if len(counties) == 1:
+        county = counties[0].code  # a caseworker sees their own county only
+    elif county:
+        require_county(pack, county)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, more = _search(pack, household_id, county, page)
+    args = {k: v for k, v in (("household_id", household_id), ("county", county)) if v}
+    return render_template("history/index.html", rows=rows, more=more, page=page, counties=counties,
+                           household_id=household_id or "", county=county or "", args=args, actions=ACTIONS,
+                           show_value=show_value, may_replay=can(g.user, "evaluate"))
+
+
+@bp.route("/<int:decision_id>")
+@permission_required("decisions.read")
+def show(decision_id: int) -> Any:
+    _version, _pack, stored = _stored(decision_id)
+    return render_template("history/show.html", stored=stored, replay=None, show_value=show_value,
+                           may_replay=can(g.user, "evaluate"))
+
+
+@bp.post("/<int:decision_id>/replay")
+@permission_required("evaluate")
+def replay(decision_id: int) -> Any:
+    _stored(decision_id)
+    try:
+        result = decisions.replay(get_db(), decision_id, g.user.username)
+    except NotFound as exc:
+        abort(404, exc.message_zh if select_locale() == "zh_CN" else exc.message)
+    changed = differences(result["stored"], result["replayed"])
+    stored = decisions.get(get_db(), decision_id)
+    return render_template("history/show.html", stored=stored, replay=result, changed=changed[:100],
+                           more_changes=max(len(changed) - 100, 0), show_value=show_value, may_replay=True)

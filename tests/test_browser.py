@@ -1,0 +1,159 @@
+"""The editor in a real browser (Debian's chromium driven by Playwright): the whole review story.
+
+A county officer of 新化县 signs in (Chinese UI), tries a standard below the provincial floor and
+sees the Chinese error, saves a valid one with its document number and submits; a reviewer compares,
+sees the change and the impact chart, and approves; a caseworker checks a household and sees the new
+amount with its reasons; the language switch works; a page outside the officer's scope answers 403.
+Screenshots of each key page go to tests/artifacts/ (or $DOUDI_SCREENSHOTS).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import users, versions
+from web import create_app
+from web.db import get_db, init_db
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("DOUDI_SCREENSHOTS", Path(__file__).parent / "artifacts"))
+PASSWORD = "browser-test-1"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on a free localhost port, with the Hunan pack and one account per role of the story."""
+    folder = tmp_path_factory.mktemp("browser")
+    app = create_app({"DATABASE": str(folder / "doudi.db"), "SECRET_KEY": "browser-test", "TESTING": False,
+                      "BATCH_FOLDER": str(folder / "batch")})
+    init_db(app)
+    with app.app_context():
+        db = get_db()
+        _, pack = versions.pack_of(db)
+        for name, role, code in (("xinhua", "local_officer", "431322"), ("reviewer", "reviewer", "430000"),
+                                 ("caseworker", "caseworker", "431322")):
+            users.add_user(db, "test", name, PASSWORD, role, code, pack=pack)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium with the network switched off (the machines of the intranet have none)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def shot(page, name: str, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def sign_in(page, server: str, username: str) -> None:
+    page.goto(f"{server}/login")
+    assert page.locator("h1").first.inner_text() == "登录"
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")  # the form works from the keyboard
+    page.wait_for_url(re.compile(r".*/$"))
+    assert "欢迎" in page.locator("h1").first.inner_text()
+
+
+def test_the_review_story_in_a_browser(server, page):
+    # -- a county officer of 新化县 --------------------------------------------------------------
+    sign_in(page, server, "xinhua")
+    shot(page, "01-home-officer")
+    page.goto(f"{server}/parameters/?jurisdiction=431322")
+    page.fill("#new-title", "新化县 2019 年低保标准调整")
+    page.locator("form[action$='/parameters/drafts'] button[type=submit]").click()
+    section = page.locator("#p-dibao_standard")
+    section.locator("[name=effective]").fill("2019-01-01")
+    section.locator("[name=value]").fill("3900")
+    section.locator("[name=document]").fill("新政发〔2019〕9号")
+    section.locator("[name=reason]").fill("物价上涨")
+    section.locator("button[type=submit]").click()
+    section = page.locator("#p-dibao_standard")
+    section.scroll_into_view_if_needed()
+    error = section.locator(".error-text").first.inner_text()
+    assert "3960" in error and "湘民发〔2017〕33号 二（二）" in error and "低于" in error
+    assert section.locator("[name=value]").input_value() == "3900"  # what was typed is kept
+    shot(page, "02-parameter-below-floor")
+    section.locator("[name=value]").fill("4100")
+    section.locator("button[type=submit]").click()
+    assert "4100" in page.locator("#p-dibao_standard").inner_text()
+    page.locator("#p-dibao_standard").scroll_into_view_if_needed()
+    shot(page, "03-parameter-editor")
+    hrefs = page.locator("main a[href*='/drafts/']").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    draft_id = next(int(m[1]) for h in hrefs if (m := re.search(r"/drafts/(\d+)", h)))
+    page.goto(f"{server}/drafts/{draft_id}")
+    page.locator(f"form[action$='/drafts/{draft_id}/submit'] button[type=submit]").click()
+    assert "已提交审核" in page.locator("main").inner_text()
+    shot(page, "04-draft-submitted")
+    response = page.goto(f"{server}/parameters/?jurisdiction=430121")  # 长沙县: not the officer's
+    assert response.status == 403
+    assert "403" in page.locator("h1").inner_text()
+    shot(page, "05-out-of-scope-403")
+    page.locator("header form[action$='/logout'] button").click()
+
+    # -- a provincial reviewer -------------------------------------------------------------------
+    sign_in(page, server, "reviewer")
+    page.goto(f"{server}/versions/compare?from=1&to=draft:{draft_id}")
+    compare = page.locator("main").inner_text()
+    assert "431322" in compare and "3960" in compare and "4100" in compare
+    assert page.locator("main svg").count() >= 1  # the impact chart
+    shot(page, "06-compare-and-impact")
+    page.goto(f"{server}/drafts/{draft_id}")
+    page.locator(f"button[formaction$='/drafts/{draft_id}/approve']").click()
+    assert re.search(r"版本\s*2|第\s*2\s*版", page.locator("main").inner_text())
+    shot(page, "07-approved")
+    page.locator("header form[action$='/logout'] button").click()
+
+    # -- a caseworker of 新化县 ------------------------------------------------------------------
+    sign_in(page, server, "caseworker")
+    page.goto(f"{server}/check/")
+    page.fill("[name=household_id]", "XH-2019-001")
+    page.fill("[name=as_of]", "2019-06-01")
+    page.fill("[name='members[0].id']", "m1")
+    page.fill("[name='members[0].age']", "75")
+    shot(page, "08-household-check-form")
+    page.locator("main form button.primary[type=submit]").click()
+    result = page.locator("main").inner_text()
+    # 4100/12 = 341.67 base + 10% elderly supplement 34.17 = 375.83 → 376 yuan a month
+    assert "376" in result and "湘民发〔2017〕33号" in result and "4100" in result
+    shot(page, "09-decision")
+    page.emulate_media(media="print")
+    page.pdf(path=str(SHOTS / "09-decision-a4.pdf"), format="A4")
+    page.emulate_media(media="screen")
+
+    # -- the language switch ---------------------------------------------------------------------
+    page.locator("header form[action*='/lang/'] button").click()
+    english = page.locator("header nav").inner_text()
+    assert "Household check" in english and "家庭核查" not in english
+    shot(page, "10-english")

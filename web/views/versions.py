@@ -1,0 +1,106 @@
+"""Versions: the published list, and the comparison of any two (or a version and a draft) with its impact."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g, render_template, request
+from flask_babel import gettext as _
+
+from engine import drafts, versions
+from engine.compare import diff_packs, impact
+from engine.errors import DoudiError
+from engine.model import RulePack
+from engine.synth import synth_households
+from engine.users import can
+
+from ..auth import permission_required
+from ..charts import bars
+from ..db import get_db
+from .drafts import concerns_me, display, refusal_page, refuse, signed, stamp
+
+bp = Blueprint("versions", __name__, url_prefix="/versions")
+bp.register_error_handler(DoudiError, refusal_page)
+
+DEFAULT_HOUSEHOLDS = 5000
+
+
+def _comparable_drafts(pack: RulePack) -> list[drafts.Draft]:
+    """Drafts not yet published that the user may compare: their own and those concerning their scope."""
+    if not can(g.user, "draft.read"):
+        return []
+    return [d for d in drafts.list_drafts(get_db()) if d.status != "approved"
+            and (d.author == g.user.username or concerns_me(d, pack))]
+
+
+def _pack(ref: str, field: str) -> tuple[str, RulePack, Any]:
+    """A version number (``3``) or a draft (``draft:5``): its label, its pack and the record."""
+    db = get_db()
+    try:
+        if ref.isdigit():
+            version, pack = versions.pack_of(db, int(ref))
+            return _("version %(n)s", n=version.number), pack, version
+        if ref.startswith("draft:") and ref[6:].isdigit():
+            if not can(g.user, "draft.read"):
+                abort(403, _("Your role may not open this page."))
+            draft = drafts.get_draft(db, int(ref[6:]))
+            return _("draft #%(id)s", id=draft.id), drafts.draft_pack(db, draft.id), draft
+    except DoudiError as exc:
+        refuse(exc)
+    abort(400, _("%(field)s: %(ref)s is neither a version number (e.g. 1) nor a draft (e.g. draft:5).",
+                 field=field, ref=ref or "—"))
+
+
+@bp.route("/")
+@permission_required("versions.read")
+def index() -> Any:
+    items = list(reversed(versions.list_versions(get_db())))
+    latest = items[0].number if items else 1
+    pack = versions.pack_of(get_db())[1]
+    return render_template("versions/index.html", items=items, stamp=stamp, may_compare=can(g.user, "compare"),
+                           drafts=_comparable_drafts(pack), default_from=max(latest - 1, 1), default_to=latest,
+                           today=dt.date.today(), households=DEFAULT_HOUSEHOLDS)
+
+
+@bp.route("/compare")
+@permission_required("compare")
+def compare() -> Any:
+    refs = {k: (request.args.get(k) or "").strip() for k in ("from", "to")}
+    latest = versions.get_version(get_db()).number
+    refs["from"] = refs["from"] or str(max(latest - 1, 1))
+    refs["to"] = refs["to"] or str(latest)
+    old_label, old, _old = _pack(refs["from"], "from")
+    new_label, new, _new = _pack(refs["to"], "to")
+    try:
+        on = dt.date.fromisoformat(request.args.get("as_of") or dt.date.today().isoformat())
+    except ValueError:
+        abort(400, _("Write the date as YYYY-MM-DD."))
+    limit = current_app.config.get("SYNTHETIC_LIMIT", 20_000)
+    n = request.args.get("n", DEFAULT_HOUSEHOLDS, type=int)
+    if n is None or not 0 <= n <= limit:
+        abort(400, _("The number of households must be between 0 and %(limit)s.", limit=limit))
+    seed = request.args.get("seed", 1, type=int) or 0
+    diff = diff_packs(old, new)
+    report = None
+    charts: dict[str, Any] = {}
+    if n:
+        households = synth_households([c.code for c in old.counties()], n, seed, on)
+        report = impact(old, new, households, on, top=20)
+        charts["counts"] = bars([
+            (_("Payment up"), report.payment_up, "up"), (_("Payment down"), report.payment_down, "down"),
+            (_("Payment unchanged"), report.payment_unchanged, ""),
+            (_("Newly eligible"), report.newly_eligible, "up"), (_("Exits"), report.exits, "down"),
+        ], _("Households by outcome (%(n)s synthetic households)", n=n), label_width=170)
+        moved = sorted((c for c in report.counties if c.dibao_monthly.delta), key=lambda c: -c.dibao_monthly.delta)
+        charts["counties"] = bars(
+            [(c.name, float(c.dibao_monthly.delta), "up" if c.dibao_monthly.delta > 0 else "down") for c in moved],
+            _("Change in monthly dibao payments by county (yuan)"), " " + _("yuan"),
+            bar_height=12 if len(moved) > 20 else 16, label_width=170)
+        charts["moved"] = moved
+    return render_template(
+        "versions/compare.html", refs=refs, old_label=old_label, new_label=new_label, diff=diff, report=report,
+        charts=charts, on=on, n=n, seed=seed, display=display, signed=signed, old=old, new=new,
+        versions=list(reversed(versions.list_versions(get_db()))), drafts=_comparable_drafts(new),
+        names={**{j.code: j.name for j in old.jurisdictions.values()},
+               **{j.code: j.name for j in new.jurisdictions.values()}})

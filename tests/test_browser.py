@@ -157,3 +157,26 @@ def test_the_review_story_in_a_browser(server, page):
     english = page.locator("header nav").inner_text()
     assert "Household check" in english and "家庭核查" not in english
     shot(page, "10-english")
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll('main input, main select, main textarea'))
+  .filter(el => el.type !== 'hidden' && !el.closest('[hidden]') && !el.closest('template'))
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby') && !el.getAttribute('title'))
+  .map(el => el.name || el.id || el.outerHTML.slice(0, 60))"""
+
+
+@pytest.mark.parametrize(("username", "paths"), [
+    ("xinhua", ["/", "/jurisdictions/", "/jurisdictions/431322", "/parameters/?jurisdiction=431322", "/rules/",
+                "/drafts/", "/versions/", "/check/", "/decisions/"]),
+    ("reviewer", ["/versions/compare?from=1&to=1&n=0", "/audit/", "/batch/"]),
+])
+def test_every_page_has_labelled_inputs_and_a_keyboard_path(server, page, username, paths):
+    sign_in(page, server, username)
+    for path in paths:
+        response = page.goto(f"{server}{path}")
+        assert response.status == 200, path
+        assert page.evaluate(UNLABELLED) == [], path
+        # the first Tab reaches the skip link, which leads to the main content
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip", path

@@ -56,6 +56,15 @@ def _load(rules: Path) -> Any:
         raise BadInput(f"rule pack {rules} is invalid:\n{_report(exc)}") from None
 
 
+def _load_or_fail(rules: Path) -> Any:
+    """The pack, or its problems on stderr and exit status 1 (for validate and test)."""
+    try:
+        return load_pack(rules)
+    except RulePackError as exc:
+        click.echo(f"✗ {rules}: invalid rule pack\n{_report(exc)}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
 rules_option = click.option(
     "--rules", "rules", type=click.Path(path_type=Path), default=DEFAULT_RULES, show_default="rules/hunan",
     help="Evaluate a rule-pack folder directly (no database).")
@@ -131,11 +140,7 @@ def validate_command(rules: Path) -> None:
     Example:
       doudi validate rules/hunan
     """
-    try:
-        pack = load_pack(rules)
-    except RulePackError as exc:
-        click.echo(f"✗ {rules}: invalid rule pack\n{_report(exc)}", err=True)
-        sys.exit(EXIT_FAILED)
+    pack = _load_or_fail(rules)
     counties = len(pack.counties())
     click.echo(f"✓ {rules}: rule pack '{pack.id}' is valid — {len(pack.parameters)} parameters, "
                f"{len(pack.values)} dated values, {len(pack.rules)} rules, {counties} counties, "
@@ -151,11 +156,7 @@ def test_command(rules: Path) -> None:
     Example:
       doudi test rules/hunan
     """
-    try:
-        pack = load_pack(rules)
-    except RulePackError as exc:
-        click.echo(f"✗ {rules}: invalid rule pack\n{_report(exc)}", err=True)
-        sys.exit(EXIT_FAILED)
+    pack = _load_or_fail(rules)
     results = run_tests(pack)
     failed = [r for r in results if not r.passed]
     for r in failed:

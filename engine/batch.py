@@ -57,12 +57,14 @@ class Summary:
 def error_record(record: Record, exc: DoudiError | ValueError) -> dict[str, Any]:
     """The output record of an input record that could not be evaluated."""
     problems = getattr(exc, "problems", [])
-    details = [{"path": p.path or "", "message": p.message} for p in problems]
+    details = [{"path": p.path or "", "message": p.message, "message_zh": p.message_zh or p.message}
+               for p in problems]
     code = type(exc).__name__.replace("Error", "").lower() or "invalid"
     out: dict[str, Any] = {"line": record.line}
     if record.household_id:
         out["household_id"] = record.household_id
     out["error"] = {"code": code if code != "value" else "invalid_input", "message": getattr(exc, "message", str(exc)),
+                    "message_zh": getattr(exc, "message_zh", "") or getattr(exc, "message", str(exc)),
                     "details": details or [{"path": "", "message": str(exc)}]}
     return out
 

@@ -45,7 +45,9 @@ def test_every_good_result_and_one_error_per_bad_line(pack, roll, tmp_path, work
     assert sorted(errors) == [11, 101, 201]
     assert errors[11]["error"]["details"][0]["path"] == "(line)" and "invalid JSON" in errors[11]["error"]["message"]
     assert errors[101]["household_id"] == "bad-age"
-    assert errors[101]["error"]["details"][0] == {"path": "members[0].age", "message": "-1 is below the minimum 0"}
+    assert errors[101]["error"]["details"][0] == {"path": "members[0].age", "message": "-1 is below the minimum 0",
+                                                  "message_zh": "-1 小于最小值 0"}
+    assert errors[101]["error"]["message_zh"] == "家庭信息有误"
     assert errors[201]["error"]["details"][0]["path"] == "county"
     good = [r for r in records if "error" not in r]
     assert [r["household_id"] for r in good] == [h["household_id"] for h in households]

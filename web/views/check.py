@@ -458,12 +458,7 @@ def index() -> Any:
 @bp.route("/<int:decision_id>")
 @permission_required("decisions.read")
 def result(decision_id: int) -> Any:
-    version, pack = pack_and_version()
-    try:
-        stored = decisions.get(get_db(), decision_id)
-    except NotFound as exc:
-        abort(404, exc.message_zh if select_locale() == "zh_CN" else exc.message)
-    require_county(pack, stored["county"])
+    version, pack, stored = stored_decision(decision_id)
     decision = stored["decision"]
     outputs = decision["outputs"]
     sections = []
@@ -483,3 +478,14 @@ def result(decision_id: int) -> Any:
                            sections=sections, extra=extra, reasons=decision["reasons"]["zh" if zh else "en"],
                            facts=stored["facts"], label=label, show_value=show_value, pack=pack,
                            latest=version)
+
+
+def stored_decision(decision_id: int) -> tuple[Any, RulePack, dict[str, Any]]:
+    """A stored decision the user may see (404 if there is none, 403 outside their county)."""
+    version, pack = pack_and_version()
+    try:
+        stored = decisions.get(get_db(), decision_id)
+    except NotFound as exc:
+        abort(404, exc.message_zh if select_locale() == "zh_CN" else exc.message)
+    require_county(pack, stored["county"])
+    return version, pack, stored

@@ -14,7 +14,7 @@ from engine.users import can, in_scope
 from ..auth import permission_required
 from ..db import get_db
 from ..i18n import select_locale
-from .check import ACTIONS, pack_and_version, require_county, show_value
+from .check import ACTIONS, pack_and_version, require_county, show_value, stored_decision
 
 bp = Blueprint("history", __name__, url_prefix="/decisions")
 
@@ -44,14 +44,6 @@ def _search(pack: RulePack, household_id: str | None, county: str | None, page: 
     return found[:PAGE], len(found) > PAGE
 
 
-def _stored(decision_id: int) -> tuple[Any, RulePack, dict[str, Any]]:
-    version, pack = pack_and_version()
-    try:
-        stored = decisions.get(get_db(), decision_id)
-    except NotFound as exc:
-        abort(404, exc.message_zh if select_locale() == "zh_CN" else exc.message)
-    require_county(pack, stored["county"])
-    return version, pack, stored
 
 
 def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
@@ -88,7 +80,7 @@ def index() -> Any:
 @bp.route("/<int:decision_id>")
 @permission_required("decisions.read")
 def show(decision_id: int) -> Any:
-    _version, _pack, stored = _stored(decision_id)
+    _version, _pack, stored = stored_decision(decision_id)
     return render_template("history/show.html", stored=stored, replay=None, show_value=show_value,
                            may_replay=can(g.user, "evaluate"))
 
@@ -96,7 +88,7 @@ def show(decision_id: int) -> Any:
 @bp.post("/<int:decision_id>/replay")
 @permission_required("evaluate")
 def replay(decision_id: int) -> Any:
-    _stored(decision_id)
+    stored_decision(decision_id)
     try:
         result = decisions.replay(get_db(), decision_id, g.user.username)
     except NotFound as exc:

@@ -138,8 +138,6 @@ def set_parameter_value(db: Database, draft_id: int, user: User, *, jurisdiction
     if problems:
         raise InvalidInput(problems[0].message, problems, message_zh=problems[0].message_zh)
     require(user, "draft.edit_parameter", base, [jurisdiction])
-    files = draft_files(db, draft_id)
-    path, text = _values_file(files, base, jurisdiction)
     entry: dict[str, Any] = {"from": effective}
     if inherit:
         entry["inherit"] = True
@@ -148,7 +146,7 @@ def set_parameter_value(db: Database, draft_id: int, user: User, *, jurisdiction
     entry["document"] = document.strip()
     if reason.strip():
         entry["reason"] = reason.strip()
-    files[path] = _with_entry(text, jurisdiction, parameter, entry)
+    path, files = with_value(draft_files(db, draft_id), base, jurisdiction, parameter, entry)
     pack = _validated(files, field_of=lambda p: "value")
     changed = _changed_jurisdictions(db, draft.base_version, files, pack)
     _save(db, draft, files, revision, changed)
@@ -181,6 +179,27 @@ def set_rule_file(db: Database, draft_id: int, user: User, *, path: str, text: s
                                       "path": path, "document": document, "reason": reason})
     audit(db, user.username, "draft.save", "draft", draft_id, f"file {path}", reason, document)
     return get_draft(db, draft_id)
+
+
+def with_value(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
+               entry: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Pack files with one dated entry set for a jurisdiction (the same date replaced), and the file's path."""
+    files = dict(files)
+    path, text = _values_file(files, pack, jurisdiction)
+    files[path] = _with_entry(text, jurisdiction, parameter, entry)
+    return path, files
+
+
+def check_value(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
+                entry: dict[str, Any]) -> list[Problem]:
+    """What saving this entry would report (floors and clauses included), without saving anything."""
+    _, candidate = with_value(files, pack, jurisdiction, parameter, entry)
+    try:
+        load_files(candidate)
+    except RulePackError as exc:
+        return [Problem(p.message, p.message_zh, file=p.file, line=p.line, path="value", details=p.details)
+                for p in exc.problems]
+    return []
 
 
 def _editable(db: Database, draft_id: int) -> Draft:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
@@ -16,9 +15,8 @@ from flask_babel import gettext as _
 from engine import drafts, versions
 from engine.amounts import format_amount
 from engine.compare import diff_packs
-from engine.errors import Conflict, DoudiError, InvalidInput, RulePackError
+from engine.errors import Conflict, DoudiError, InvalidInput
 from engine.evaluate import parameter_index
-from engine.load import load_files
 from engine.model import Jurisdiction, Parameter, RulePack
 from engine.users import in_scope
 
@@ -259,19 +257,6 @@ def save() -> Any:
 # -- live validation -------------------------------------------------------------------------------
 
 
-def _candidate(pack: RulePack, code: str, parameter: str, entry: dict[str, Any]) -> dict[str, str]:
-    """The pack's files with ``entry`` set for the jurisdiction's parameter (same date replaced)."""
-    files = dict(pack.files)
-    path = next((p for p, doc in sorted(pack.sources.items())
-                 if doc.get("kind") == "values" and doc.get("jurisdiction") == code), None)
-    doc: dict[str, Any] = copy.deepcopy(pack.sources[path]) if path else {"kind": "values", "jurisdiction": code}
-    values: dict[str, Any] = doc.setdefault("values", {})
-    entries = [e for e in values.get(parameter) or [] if str(e.get("from")) != entry["from"]]
-    values[parameter] = sorted([*entries, entry], key=lambda e: str(e["from"]))
-    files[path or f"values/{code}.yaml"] = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
-    return files
-
-
 def _refused(message: str, status: int) -> Any:
     return jsonify({"ok": False, "problems": [{"field": "value", "message": message}], "message": ""}), status
 
@@ -286,8 +271,10 @@ def check() -> Any:
     try:
         if draft_ref.isdigit():
             pack = drafts.draft_pack(db, int(draft_ref))
+            files = drafts.draft_files(db, int(draft_ref))
         else:
-            pack = versions.pack_of(db)[1]
+            version, pack = versions.pack_of(db)
+            files = versions.version_files(db, version.number)
     except DoudiError as exc:
         return _refused(localized(exc), 404)
     code, name = str(data.get("jurisdiction") or ""), str(data.get("parameter") or "")
@@ -317,9 +304,7 @@ def check() -> Any:
                                                            "e.g. 长政发〔2018〕5号.")})
     if not any(p["field"] in ("effective", "value") for p in problems):
         entry["document"] = str(data.get("document") or "").strip() or "-"
-        try:
-            load_files(_candidate(pack, code, name, entry))
-        except RulePackError as exc:
-            problems += [{"field": "value", "message": localized(p)} for p in exc.problems]
+        problems += [{"field": "value", "message": localized(p)}
+                     for p in drafts.check_value(files, pack, code, name, entry)]
     return jsonify({"ok": not problems, "problems": problems,
                     "message": "" if problems else _("Within every bound: this value can be saved.")})

@@ -93,3 +93,18 @@ def test_synth_is_deterministic_and_batch_reports_bad_lines(run, tmp_path):
     assert last["line"] == 301 and last["error"]["details"][0]["path"] == "members"
     same = run("batch", a, "-o", a, db=False)
     assert same.exit_code == 2 and "overwrite the input" in same.output
+
+
+def test_serve_prepares_the_database_and_one_demo_account_per_role(tmp_path):
+    from doudi.serve import prepare
+    from engine import users, versions
+    from engine.store import open_db
+
+    database = tmp_path / "instance" / "doudi.db"
+    created = prepare(database)
+    assert sorted(role for _, role, _ in created) == sorted(users.ROLES)
+    db = open_db(database)
+    assert versions.get_version(db).number == 1
+    username, _, password = created[0]
+    assert users.authenticate(db, username, password) is not None
+    assert prepare(database) == []  # the second start changes nothing and prints no password

@@ -19,7 +19,7 @@ How it works, per chunk of a few hundred households:
 3. Python computes the amounts (dibao payment, premium subsidy, medical and temporary assistance)
    in exact arithmetic with half-up rounding, only where the fired rules grant them.
 
-durable-rules traps closed here (see /work/shared/notes/durable-rules.md): the C core is called
+durable-rules traps closed here (see the project's durable-rules notes): the C core is called
 directly (no ``durable.lang`` registry, no ``Host``, no background threads or timers); facts are
 asserted, not posted; a fresh sid per chunk, state deleted in ``finally``; ``$or`` rules fire once per
 satisfied branch, so firings are collected into sets; every field is present in every fact (a
@@ -46,7 +46,12 @@ import durable_rules_engine as _core
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from reference import COUNTY_PARENT, MAJOR_DISEASES, resolve  # noqa: E402  (parameter tables only)
+from reference import (  # noqa: E402  (parameter tables)
+    COUNTY_PARENT,
+    MAJOR_DISEASES,
+    _banded,  # noqa: E402  (cumulative bands, the oracle's own)
+    resolve,
+)
 
 CHUNK = 500  # households per assert_facts call (the notes: a few hundred)
 _CAP = 1000  # ≥ CHUNK: one action message per rule per chunk
@@ -301,18 +306,6 @@ def _prepare(h: dict, key: int, cp: _Params, day: int) -> tuple[dict[str, Any], 
         "rint": cp.review_days,
     }
     return fact, counted, num, den
-
-
-def _banded(amount: Fraction, bands: tuple) -> Fraction:
-    total, lower = Fraction(0), Fraction(0)
-    for upper, rate in bands:
-        top = amount if upper is None else min(amount, Fraction(upper))
-        if top > lower:
-            total += (top - lower) * rate
-        if upper is None or amount <= upper:
-            break
-        lower = Fraction(upper)
-    return total
 
 
 def _money(x: Any) -> Fraction:

@@ -12,9 +12,10 @@ import datetime as dt
 from collections import OrderedDict
 from typing import Any
 
-from . import durable_backend, facts
+from . import facts
 from .amounts import format_amount, simplest
 from .decision import Decision, TraceStep, plain
+from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex
@@ -88,7 +89,7 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
              results: list[Decision | DoudiError | _Run]) -> None:
     """Run every stage for all households: one durable-rules assertion per stage."""
     live = dict(runs)
-    with durable_backend.session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
+    with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
         for stage in plan.stages:
             batch: list[dict[str, Any]] = []
             for i, run in live.items():

@@ -56,9 +56,12 @@ def get_version(db: Database, number: int | None = None) -> Version:
                                                 limit=1, select="number, digest, created_at, created_by, source, "
                                                                 "title, draft_id"))
     if not rows:
-        what = f"version {number}" if number is not None else "a published version"
-        raise NotFound(f"there is no {what}; run 'doudi init' to import the rule pack",
-                       message_zh="没有已发布的规则版本" if number is None else f"规则版本 {number} 不存在")
+        latest = db.execute("select max(number) from versions").fetchone()[0]
+        if number is None or latest is None:
+            raise NotFound("there is no published version yet; run 'doudi init' to import the rule pack",
+                           message_zh="尚未发布规则版本，请先运行 doudi init")
+        raise NotFound(f"there is no version {number} (the latest is {latest})",
+                       message_zh=f"规则版本 {number} 不存在（最新为第 {latest} 版）")
     return _version(rows[0])
 
 

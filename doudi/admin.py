@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from engine import versions
 from engine.errors import DoudiError
 from engine.store import open_db
-from engine.users import ROLES, add_user, issue_token, list_users, set_active, set_password, set_role
+from engine.users import ROLES, add_user, issue_token, list_users, revoke_tokens, set_active, set_password, set_role
 
 from .cli import DEFAULT_RULES, BadInput, _report, cli, db_option
 
@@ -82,7 +82,7 @@ def export_command(number: int, folder: Path, db_path: Path, force: bool) -> Non
 
 @cli.group("users")
 def users_group() -> None:
-    """Manage accounts: add, list, role, password, token, disable, enable."""
+    """Manage accounts: add, list, role, password, token, revoke, disable."""
 
 
 @users_group.command("add")
@@ -176,6 +176,23 @@ def users_token(username: str, label: str, db_path: Path) -> None:
         click.echo(issue_token(_db(db_path), "cli", username, label))
     except DoudiError as exc:
         raise _fail(exc) from None
+
+
+@users_group.command("revoke")
+@click.argument("username")
+@db_option
+def users_revoke(username: str, db_path: Path) -> None:
+    """Revoke every API token of a user.
+
+    \b
+    Example:
+      doudi users revoke xinhua
+    """
+    try:
+        count = revoke_tokens(_db(db_path), "cli", username)
+    except DoudiError as exc:
+        raise _fail(exc) from None
+    click.echo(f"{username}: {count} token(s) revoked")
 
 
 @users_group.command("disable")

@@ -180,6 +180,15 @@ def issue_token(db: Database, actor: str | None, username: str, label: str = "")
     return token
 
 
+def revoke_tokens(db: Database, actor: str | None, username: str) -> int:
+    """Revoke every API token of ``username``; how many were still valid."""
+    get_user(db, username)
+    with db.conn:
+        count = db.execute("update tokens set revoked = 1 where username = ? and revoked = 0", [username]).rowcount
+    audit(db, actor, "token.revoke", "user", username, f"{count} token(s)")
+    return int(count)
+
+
 def user_for_token(db: Database, token: str) -> User | None:
     """The active user a token belongs to, or None."""
     rows = list(db.query("select u.* from tokens t join users u on u.username = t.username "

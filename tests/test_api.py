@@ -403,6 +403,11 @@ def test_an_admin_adds_an_account_whose_token_works(api):
     assert api.post("/users", "admin", json={"username": "wang", "password": "password-3", "role": "admin"}) \
         .status_code == 409
     assert api.get("/me", headers={"Authorization": "Bearer dd_not-a-token"}).status_code == 401
+    assert api.request("DELETE", "/users/wang/tokens", "caseworker").status_code == 403
+    revoked = api.request("DELETE", "/users/wang/tokens", "admin")
+    assert revoked.status_code == 200 and revoked.get_json() == {"username": "wang", "revoked": 1}
+    assert api.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert api.request("DELETE", "/users/nobody/tokens", "admin").status_code == 404
 
 
 # -- reading versions, jurisdictions and parameters ----------------------------------------------------

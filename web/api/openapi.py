@@ -222,6 +222,7 @@ def _components() -> dict[str, Any]:
         "User": USER,
         "Users": _obj("users", users={"type": "array", "items": _ref("User")}),
         "Me": _extend(USER, "permissions", permissions={"type": "array", "items": STR}),
+        "TokensRevoked": _obj("username revoked", username=STR, revoked=INT),
         "Token": _obj("username label token", username=STR, label=STR,
                       token={"type": "string", "description": "shown once; send it as 'Authorization: Bearer …'"}),
     }
@@ -353,6 +354,8 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
                                request="UserCreate")},
         "/users/{username}/tokens": {"post": _op(
             "users", "Issue an API token (administrators)", (201, "Token"), "400 403 404 422", request="TokenCreate",
+            params=(_path("username", "the account"),)), "delete": _op(
+            "users", "Revoke every API token of an account (administrators)", (200, "TokensRevoked"), "403 404",
             params=(_path("username", "the account"),))},
         "/me": {"get": _op("users", "The signed-in account", (200, "Me"), "")},
         "/openapi.json": {"get": {**_op("meta", "This document", (200, "Empty"), "", public=True), "responses": {

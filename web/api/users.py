@@ -6,7 +6,7 @@ from typing import Any
 
 from engine import versions
 from engine.errors import NotFound
-from engine.users import PERMISSIONS, add_user, get_user, issue_token, list_users, require
+from engine.users import PERMISSIONS, add_user, get_user, issue_token, list_users, require, revoke_tokens
 
 from ..db import get_db
 from . import body, bp, current_user
@@ -50,3 +50,11 @@ def issue_user_token(username: str) -> tuple[dict[str, Any], int]:
     user = get_user(db, username)
     label = data.get("label", "")
     return {"username": user.username, "label": label, "token": issue_token(db, actor.username, username, label)}, 201
+
+
+@bp.delete("/users/<username>/tokens")
+def revoke_user_tokens(username: str) -> dict[str, Any]:
+    """Revoke every API token of an account (a lost laptop, a person who left)."""
+    actor, db = current_user(), get_db()
+    require(actor, "users.manage")
+    return {"username": username, "revoked": revoke_tokens(db, actor.username, username)}

@@ -517,7 +517,7 @@ class Compiler:
         value, scale = self._operand(right, keys)
         left_scale = 1 if sym.type == "money" else 0
         if scale is None:
-            value = _scale_constant(value, left_scale, sym.type)
+            value = _scale_constant(value, left_scale)
         elif scale != left_scale:
             raise ExpressionError(f"'{ast.unparse(left)}' is compared with a value of another unit "
                                   "(an amount with a count?)")
@@ -554,19 +554,19 @@ class Compiler:
             scale: int | None
             if op == "$mul":
                 scale = (ls or 0) + (rs or 0)
-                lv = _scale_constant(lv, 0, "") if ls is None else lv
-                rv = _scale_constant(rv, 0, "") if rs is None else rv
+                lv = _scale_constant(lv, 0) if ls is None else lv
+                rv = _scale_constant(rv, 0) if rs is None else rv
             else:
                 scale = ls if ls is not None else rs
                 if ls is not None and rs is not None and ls != rs:
                     raise ExpressionError(f"'{ast.unparse(node)}' adds values of different units")
-                lv = _scale_constant(lv, scale or 0, "") if ls is None else lv
-                rv = _scale_constant(rv, scale or 0, "") if rs is None else rv
+                lv = _scale_constant(lv, scale or 0) if ls is None else lv
+                rv = _scale_constant(rv, scale or 0) if rs is None else rv
             return {op: {"$l": lv, "$r": rv}}, scale
         raise ExpressionError(f"'{ast.unparse(node)}' cannot be used in a condition")
 
 
-def _scale_constant(value: Any, scale: int, type_: str) -> Any:
+def _scale_constant(value: Any, scale: int) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, dict):

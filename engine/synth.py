@@ -14,7 +14,7 @@ from typing import Any
 MAJOR_DISEASES = ("child_all", "child_apl", "child_asd", "child_vsd", "esophageal_cancer", "gastric_cancer",
                   "colon_cancer", "rectal_cancer", "esrd")
 OTHER_DISEASES = ("stroke", "diabetes", "hypertension", "pneumonia", "fracture", "tuberculosis", "copd")
-_DISABILITY_KINDS = ("physical", "visual", "hearing", "speech", "intellectual", "mental", "multiple")
+DISABILITY_KINDS = ("physical", "visual", "hearing", "speech", "intellectual", "mental", "multiple")
 
 _SURNAMES = "张王李刘陈杨黄赵周吴彭谭邓曾罗唐蒋石"
 _GIVEN = ("建国", "秀英", "桂兰", "志强", "伟", "芳", "明", "丽", "军", "红梅", "小龙", "子涵", "雨轩")
@@ -99,7 +99,7 @@ def _synth_members(rng: random.Random, size: int, poor: bool) -> list[dict[str, 
         members.append(member)
     if rng.random() < 0.10:
         rng.choice(members)["disability"] = {
-            "kind": rng.choices(_DISABILITY_KINDS, _DISABILITY_WEIGHTS)[0],
+            "kind": rng.choices(DISABILITY_KINDS, _DISABILITY_WEIGHTS)[0],
             "grade": rng.choices((1, 2, 3, 4), (15, 25, 30, 30))[0],
         }
     return members

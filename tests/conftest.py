@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,3 @@ HUNAN = ROOT / "rules" / "hunan"
 def pack():
     """The shipped Hunan rule pack, loaded and compiled once per test session."""
     return load_pack(HUNAN)
-
-
-@pytest.fixture(scope="session")
-def public_examples():
-    """The 12 worked households of SPEC §9 with every expected output."""
-    return json.loads((ROOT / "tests" / "policy" / "public-examples.json").read_text(encoding="utf-8"))

@@ -18,14 +18,13 @@ from typing import Any
 from hypothesis import strategies as st
 from reference import COUNTY_PARENT, MAJOR_DISEASES
 
+from engine.synth import DISABILITY_KINDS, OTHER_DISEASES
 from engine.synth import synth_households as engine_synth
 
 COUNTY_CODES: tuple[str, ...] = tuple(sorted(COUNTY_PARENT))
 # counties with their own §5 values, drawn more often than the other 116
 SPECIAL_COUNTIES = ("430121", "430181", "431322", "433124", "430822", "430626")
 _STUDENT_KINDS = ("none", "compulsory", "high_school", "vocational", "college")
-_DISABILITY_KINDS = ("physical", "visual", "hearing", "speech", "intellectual", "mental", "multiple")
-OTHER_DISEASES = ("stroke", "diabetes", "hypertension", "pneumonia", "fracture", "tuberculosis", "copd")
 ALL_MAJOR = tuple(sorted(MAJOR_DISEASES))
 
 FIRST_DATE, LAST_DATE = dt.date(2017, 1, 1), dt.date(2021, 12, 31)
@@ -88,7 +87,7 @@ def _member(draw: Any, member_id: str, dependent: bool) -> dict:
     _sometimes(draw, member, "in_prison", st.integers(0, 5).map(lambda i: i == 0))
     _sometimes(draw, member, "student", st.sampled_from(_STUDENT_KINDS))
     _sometimes(draw, member, "disability", st.fixed_dictionaries({
-        "kind": st.sampled_from(_DISABILITY_KINDS),
+        "kind": st.sampled_from(DISABILITY_KINDS),
         "grade": st.integers(1, 4),
     }))
     _sometimes(draw, member, "serious_illness", st.integers(0, 3).map(lambda i: i == 0))

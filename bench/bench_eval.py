@@ -50,7 +50,8 @@ def main() -> None:
         ("engine, no trace", lambda h, d: evaluate(pack, h, d, trace=False)),
         ("reference (plain Python, baseline)", evaluate_reference),
     ]
-    print(f"{len(pack.rules)} rules in {len(pack.plan.stages)} stages; {len(cases)} households; n={args.n}")
+    print(f"{len(pack.rules)} rules in {len(pack.plan.steps)} levels, {len(pack.plan.stages)} durable-rules stages; "
+          f"{len(cases)} households; n={args.n}")
     results = {}
     for name, fn in rows:
         med, p90 = _time(fn, cases, args.n)

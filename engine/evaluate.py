@@ -87,27 +87,38 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
 
 def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
              results: list[Decision | DoudiError | _Run]) -> None:
-    """Run every stage for all households: one durable-rules assertion per stage."""
+    """Run every level for all households: one durable-rules assertion per stage, then the rules."""
     live = dict(runs)
+    fired: dict[int, dict[str, list[int]]] = {i: {} for i in live}  # household -> rule -> positions
     with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
-        for stage in plan.stages:
-            batch: list[dict[str, Any]] = []
-            for i, run in live.items():
-                run.facts(stage, f"{i}|", batch)
-            if not batch:
-                continue
-            by_run: dict[int, list[tuple[str, str]]] = {}
-            for rule_name, key in session.match(batch):
-                run_id, _, local = key.partition("|")
-                by_run.setdefault(int(run_id), []).append((rule_name, local))
-            for i, fired in by_run.items():
-                run = live[i]
+        for step in plan.steps:
+            if step.stage is not None:
+                batch: list[dict[str, Any]] = []
+                for i, run in live.items():
+                    run.facts(step.stage, i, batch)
+                for rule_name, key in session.match(batch) if batch else ():
+                    run_id, _, where = key.partition("|")
+                    fired[int(run_id)].setdefault(rule_name, []).append(int(where))
+            for i, run in list(live.items()):
+                todo: list[tuple[int, int, CompiledRule]] = []
+                for cr in step.rules:
+                    if cr.condition is None:  # no condition: applies to the household or to every entity
+                        positions: Any = (-1,) if cr.rule.scope == "household" else \
+                            range(len(run.values[SCOPE_COLLECTION[cr.rule.scope]]))
+                    else:
+                        positions = fired[i].pop(cr.name, ())
+                    todo.extend((p, cr.order, cr) for p in positions)
+                todo.sort(key=_entity_then_rule)
                 try:
-                    for rule_name, local in sorted(fired, key=lambda f: (_position(f[1]), f[0])):
-                        run.apply(plan.by_durable[rule_name], local)
+                    for position, _, cr in todo:
+                        run.apply(cr, position)
                 except EvaluationError as exc:
                     results[i] = exc
                     del live[i]
+
+
+def _entity_then_rule(item: tuple[int, int, CompiledRule]) -> tuple[int, int]:
+    return item[0], item[1]
 
 
 class _Run:
@@ -131,14 +142,17 @@ class _Run:
         self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
         self._set_by: dict[tuple[int, str], str] = {}
 
-    def facts(self, stage: Stage, prefix: str, batch: list[dict[str, Any]]) -> None:
-        """Append this household's facts for ``stage`` (only the values its conditions read)."""
+    def facts(self, stage: Stage, run: int, batch: list[dict[str, Any]]) -> None:
+        """Append this household's facts for ``stage`` (only the values its conditions read).
+
+        A fact's key is ``run|position``: the household is position -1, an entity its index.
+        """
         for scope, fields in stage.fields.items():
             if scope == "household":
-                batch.append(self._fact(stage.index, scope, prefix + "h", fields, None))
+                batch.append(self._fact(stage.index, scope, f"{run}|-1", fields, None))
             else:
                 for i, ent in enumerate(self.values[SCOPE_COLLECTION[scope]]):
-                    batch.append(self._fact(stage.index, scope, f"{prefix}{scope}:{i}", fields, ent))
+                    batch.append(self._fact(stage.index, scope, f"{run}|{i}", fields, ent))
 
     def _fact(self, stage: int, scope: str, key: str, fields: list[tuple[str, bool, str, str]],
               ent: dict[str, Any] | None) -> dict[str, Any]:
@@ -158,15 +172,13 @@ class _Run:
                     raise EvaluationError(f"{name}: {exc}", [Problem(str(exc), path=name)]) from None
         return fact
 
-    def apply(self, cr: CompiledRule, key: str) -> None:
-        """Compute the assignments of a rule durable-rules fired for this household (or one entity)."""
+    def apply(self, cr: CompiledRule, idx: int) -> None:
+        """Compute the assignments of a rule that fired for this household (idx -1) or entity ``idx``."""
         rule = cr.rule
-        if key == "h":
-            ent, earlier, target, idx = None, None, self.values, -1
+        if idx < 0:
+            ent, earlier, target = None, None, self.values
         else:
-            scope, _, position = key.partition(":")
-            items = self.values[SCOPE_COLLECTION[scope]]
-            idx = int(position)
+            items = self.values[SCOPE_COLLECTION[rule.scope]]
             ent = target = items[idx]
             earlier = items[:idx] if cr.reads_earlier else None
         env = Env(self.values, ent, earlier)
@@ -192,7 +204,7 @@ class _Run:
             target[var] = value
             result[var] = value
         if rule.reason and self.want_reasons:
-            self._reason(cr, env, _position(key))
+            self._reason(cr, env, idx)
         if self.trace:
             label = _label(rule.scope, ent, idx) if ent is not None else None
             self.steps.append(self._step(cr, ent, label, result))
@@ -249,10 +261,6 @@ class _Run:
             else:
                 out[name] = {f: plain(self.values[src]) for f, src in spec.items()}
         return out
-
-
-def _position(key: str) -> int:
-    return -1 if key == "h" else int(key.split(":")[1])
 
 
 def _label(scope: str, ent: dict[str, Any], idx: int) -> str:

@@ -58,6 +58,9 @@ class Env:
 
 
 Fn = Callable[[Env], Any]
+# A rule variable that is only ever set to true by conditional rules is the disjunction of their
+# conditions: an ``Inline`` gives that condition (with the fact keys it needs) for such a variable.
+Inline = Callable[[Symbol], "tuple[dict[str, Any], dict[str, Symbol]] | None"]
 
 
 @dataclass
@@ -110,9 +113,10 @@ def encode_for_durable(type_: str, value: Any) -> Any:
 class Compiler:
     """Checks and compiles expressions for rules of one scope against a symbol table."""
 
-    def __init__(self, symbols: dict[tuple[str, str], Symbol], scope: str):
+    def __init__(self, symbols: dict[tuple[str, str], Symbol], scope: str, inline: Inline | None = None):
         self.symbols = symbols
         self.scope = scope
+        self.inline = inline
         self._loops: dict[str, str] = {}
         self._reads: set[tuple[str, str]] = set()
         self._earlier = False
@@ -435,6 +439,9 @@ class Compiler:
                 return self._cond(ast.BoolOp(op=ast.And(), values=pairs), keys, negate)
             return self._cond_compare(node.left, node.ops[0], node.comparators[0], keys, negate)
         if isinstance(node, ast.Name | ast.Attribute):
+            inlined = self._inlined(node, keys, negate)
+            if inlined is not None:
+                return inlined
             key, sym = self._field(node, keys)
             if sym.type != "bool":
                 raise ExpressionError(f"'{ast.unparse(node)}' is not true/false")
@@ -442,6 +449,26 @@ class Compiler:
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             raise ExpressionError("a condition of a constant true/false: leave 'when' out instead")
         raise ExpressionError(f"'{ast.unparse(node)}' cannot be used as a condition")
+
+    def _inlined(self, node: ast.AST, keys: dict[str, Symbol], negate: bool) -> dict[str, Any] | None:
+        """The condition that makes a derived true/false variable true, in place of the variable."""
+        dotted = self._dotted(node)
+        if self.inline is None or dotted is None or dotted in self._local or dotted.split(".")[0] in self._loops:
+            return None
+        sym = self._lookup(dotted, node)
+        if sym.kind != "variable" or sym.type != "bool":
+            return None
+        found = self.inline(sym)
+        if found is None:
+            return None
+        cond, needed = found
+        if negate:
+            try:
+                cond = negate_condition(cond)
+            except ExpressionError:
+                return None
+        keys.update(needed)
+        return cond
 
     def _field(self, node: ast.AST, keys: dict[str, Symbol]) -> tuple[str, Symbol]:
         dotted = self._dotted(node)
@@ -564,6 +591,33 @@ class Compiler:
                 rv = _scale_constant(rv, scale or 0) if rs is None else rv
             return {op: {"$l": lv, "$r": rv}}, scale
         raise ExpressionError(f"'{ast.unparse(node)}' cannot be used in a condition")
+
+
+_COMPARISONS = ("$lt", "$lte", "$gt", "$gte", "$neq")
+
+
+def negate_condition(cond: dict[str, Any]) -> dict[str, Any]:
+    """The complement of a durable-rules condition this compiler produced (De Morgan, flipped tests).
+
+    Every value a condition compares is present in the fact (a missing one has its null flag, and
+    comparisons on it are guarded), so the complement of a test is the flipped test.
+    """
+    if len(cond) != 1:
+        raise ExpressionError("cannot negate a condition with several tests at one level")
+    (op, body), = cond.items()
+    if op in ("$and", "$or"):
+        return {"$or" if op == "$and" else "$and": [negate_condition(c) for c in body]}
+    if op in _COMPARISONS:
+        (key, value), = body.items()
+        flipped = _NEGATE[op]
+        return {key: value} if flipped == "eq" else {flipped: {key: value}}
+    if op in ("$iany", "$iall"):
+        raise ExpressionError("cannot negate a list membership test")
+    if op.startswith("$"):
+        raise ExpressionError(f"cannot negate {op}")
+    if isinstance(body, bool):  # {key: true}: a true/false value, always present in the fact
+        return {op: not body}
+    return {"$neq": {op: body}}  # {key: value} is equality
 
 
 def _scale_constant(value: Any, scale: int) -> Any:

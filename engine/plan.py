@@ -1,14 +1,26 @@
-"""Compile a pack's rules: check every expression, order rules into stages, build the durable ruleset.
+"""Compile a pack's rules: check every expression, order rules into levels, build the durable ruleset.
 
-Rules are ordered by what they read and set (chaining): a rule runs in a stage after every
-rule that sets a value it reads. Each stage is one assertion of facts into durable-rules, whose
-matching decides which rules fire; the stage's facts carry only the values its conditions need.
+Rules are ordered by what they read and set (chaining): a rule is applied at a level after every
+rule that sets a value it reads. Whether a rule fires is decided by durable-rules, which matches
+its condition against facts; one assertion of facts (a *stage*) decides the conditions of many
+levels at once, as soon as the values those conditions read are final. Two things keep the number
+of stages small:
+
+* a true/false variable that rules only ever set to ``true`` (``dibao_eligible``) is, wherever a
+  condition reads it, replaced by the conditions of the rules that set it: the condition of
+  ``dibao.safety_net`` is matched on the income and asset facts directly, not a stage later;
+* the stages are chosen so that each one decides as many conditions as it can (every rule's
+  condition must be decided after its inputs are final and before the rule is applied).
+
+A rule without ``when`` has nothing to match: it applies at its level to the household or to
+every entity of its scope. The stage's facts carry only the values its conditions need.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +41,14 @@ class CompiledRule:
     rule: Rule
     name: str  # the durable-rules rule name
     order: int = 0  # position of the rule in the pack
-    stage: int = 0
+    level: int = 0  # applied after every rule that sets a value it reads
+    stage: int | None = None  # the assertion that decides its condition (None: no condition)
     condition: dict[str, Any] | None = None
     keys: dict[str, Symbol] = field(default_factory=dict)
     assignments: list[tuple[str, Compiled]] = field(default_factory=list)
-    reads: set[tuple[str, str]] = field(default_factory=set)
+    reads: set[tuple[str, str]] = field(default_factory=set)  # everything it reads, as written
+    cond_reads: set[tuple[str, str]] = field(default_factory=set)  # what its (inlined) condition reads
+    apply_reads: set[tuple[str, str]] = field(default_factory=set)  # what its assignments and reason read
     reads_earlier: bool = False
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
@@ -41,7 +56,7 @@ class CompiledRule:
 
 @dataclass
 class Stage:
-    """Rules that can fire together, grouped by the scope of the facts they match."""
+    """One assertion of facts into durable-rules: the rules it decides, grouped by the scope they match."""
 
     index: int
     rules: dict[str, list[CompiledRule]] = field(default_factory=dict)
@@ -51,12 +66,22 @@ class Stage:
 
 
 @dataclass
+class Step:
+    """One level of an evaluation: first the assertion decided at this level (if any), then the rules."""
+
+    level: int
+    stage: Stage | None
+    rules: list[CompiledRule]  # in pack order
+
+
+@dataclass
 class Plan:
     """The compiled form of a pack, shared by every evaluation of it."""
 
     symbols: dict[tuple[str, str], Symbol]
     rules: list[CompiledRule]
     stages: list[Stage]
+    steps: list[Step]
     definition: dict[str, Any]
     defaults: dict[str, dict[str, Any]]
     by_name: dict[str, CompiledRule]
@@ -99,9 +124,14 @@ def build_plan(pack: RulePack) -> Plan:
     if found:
         raise RulePackError(f"{len(found)} problem(s) in the rules; first: {found[0]}", found,
                             message_zh=f"规则有 {len(found)} 处错误")
+    _assign_levels(compiled, lambda cr: cr.reads)  # as written: a cycle is reported in the rules' own terms
+    _inline_conditions(pack, symbols, compiled)
+    _assign_levels(compiled, lambda cr: cr.apply_reads | cr.cond_reads)  # inlining never adds a cycle
     _assign_stages(compiled)
     stages: dict[int, Stage] = {}
     for cr in compiled:
+        if cr.stage is None:
+            continue
         st = stages.setdefault(cr.stage, Stage(cr.stage))
         st.rules.setdefault(cr.rule.scope, []).append(cr)
         st.keys.setdefault(cr.rule.scope, {}).update(cr.keys)
@@ -115,13 +145,14 @@ def build_plan(pack: RulePack) -> Plan:
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
-    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], _definition(compiled), defaults,
+    steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level])
+             for level in range(max((cr.level for cr in compiled), default=-1) + 1)]
+    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled), defaults,
                 {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled}, fact_fields(symbols))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:
     cr = CompiledRule(rule, name)
-    scope_marker: dict[str, Any] = {"$and": [{"stage": 0}, {"scope": rule.scope}]}
     compiler = Compiler(symbols, rule.scope)
     if rule.when:
         try:
@@ -129,8 +160,7 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
         except ExpressionError as exc:
             raise ExpressionError(f"when: {exc}") from None
         cr.keys, cr.reads = keys, set(checked.reads)
-        scope_marker["$and"].append(cond)
-    cr.condition = scope_marker
+        cr.condition, cr.cond_reads = cond, _key_reads(keys)
     local: dict[str, str] = {}
     for var, source in rule.assignments:
         target = symbols.get((rule.scope, var))
@@ -145,7 +175,7 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
         if not _assignable(target.type, c.type):
             raise ExpressionError(f"set {var}: a {target.type} cannot be set to a {c.type} ('{source}')")
         cr.assignments.append((var, c))
-        cr.reads |= c.reads
+        cr.apply_reads |= c.reads
         cr.reads_earlier |= c.reads_earlier
         local[var] = target.type
     if rule.reason:
@@ -154,7 +184,8 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
                 if field_name not in local and not _known(symbols, rule.scope, field_name):
                     raise ExpressionError(f"reason: unknown placeholder {{{field_name}}}")
                 if field_name not in local:
-                    cr.reads.add(_scope_of(symbols, rule.scope, field_name))
+                    cr.apply_reads.add(_scope_of(symbols, rule.scope, field_name))
+    cr.reads |= cr.apply_reads
     cr.parameters = sorted(n for (s, n) in cr.reads if symbols.get((s, n), None) is not None
                            and symbols[(s, n)].kind == "parameter")
     cr.inputs = sorted((s, n) for (s, n) in cr.reads if symbols.get((s, n)) is not None
@@ -179,7 +210,61 @@ def _assignable(target: str, value: str) -> bool:
     return target == "int" and value == "int"
 
 
-def _assign_stages(rules: list[CompiledRule]) -> None:
+def _key_reads(keys: dict[str, Symbol]) -> set[tuple[str, str]]:
+    """The values behind a condition's fact keys (a null flag reads its value)."""
+    return {(sym.scope, sym.name[:-6] if sym.kind == "null-flag" else sym.name) for sym in keys.values()}
+
+
+def _inline_conditions(pack: RulePack, symbols: dict[tuple[str, str], Symbol], rules: list[CompiledRule]) -> None:
+    """Replace derived true/false variables in conditions by the conditions that set them.
+
+    A variable qualifies when it defaults to false and every rule that sets it has a condition and
+    sets it to ``True``: it is true exactly when one of those conditions holds, so matching the
+    conditions themselves decides the reading rule as soon as their own inputs are final.
+    """
+    setters: dict[tuple[str, str], list[CompiledRule]] = {}
+    for cr in rules:
+        for var, _ in cr.assignments:
+            setters.setdefault((cr.rule.scope, var), []).append(cr)
+    done: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Symbol]] | None] = {}
+    conditions: dict[str, tuple[dict[str, Any], dict[str, Symbol]]] = {}
+    busy: set[str] = set()
+
+    def condition(cr: CompiledRule) -> tuple[dict[str, Any], dict[str, Symbol]]:
+        if cr.name not in conditions:
+            busy.add(cr.name)
+            try:
+                cond, keys, _ = Compiler(symbols, cr.rule.scope, inline).to_condition(cr.rule.when or "")
+            finally:
+                busy.discard(cr.name)
+            conditions[cr.name] = (cond, keys)
+        return conditions[cr.name]
+
+    def inline(sym: Symbol) -> tuple[dict[str, Any], dict[str, Symbol]] | None:
+        slot = (sym.scope, sym.name)
+        if slot in done:
+            return done[slot]
+        variable = pack.variables.get(slot)
+        writers = setters.get(slot, [])
+        found = None
+        if variable is not None and variable.default is False and writers and all(
+                w.rule.when and w.name not in busy and dict(w.rule.assignments)[sym.name].strip() == "True"
+                for w in writers):
+            parts = [condition(w) for w in writers]
+            keys: dict[str, Symbol] = {}
+            for _, k in parts:
+                keys.update(k)
+            found = (parts[0][0] if len(parts) == 1 else {"$or": [c for c, _ in parts]}), keys
+        done[slot] = found
+        return found
+
+    for cr in rules:
+        if cr.rule.when:
+            cr.condition, cr.keys = condition(cr)
+            cr.cond_reads = _key_reads(cr.keys)
+
+
+def _assign_levels(rules: list[CompiledRule], reads: Callable[[CompiledRule], set[tuple[str, str]]]) -> None:
     writers: dict[tuple[str, str], list[CompiledRule]] = {}
     for cr in rules:
         for var, _ in cr.assignments:
@@ -188,34 +273,51 @@ def _assign_stages(rules: list[CompiledRule]) -> None:
 
     def visit(cr: CompiledRule, path: list[str]) -> int:
         if state.get(cr.name) == 2:
-            return cr.stage
+            return cr.level
         if state.get(cr.name) == 1:
             cycle = " → ".join(path[path.index(cr.rule.id):] + [cr.rule.id])
             raise RulePackError(f"rules depend on each other in a cycle: {cycle}",
                                 [Problem(f"cycle: {cycle}", f"规则循环依赖：{cycle}", file=cr.rule.file,
                                          line=cr.rule.line)], message_zh=f"规则循环依赖：{cycle}")
         state[cr.name] = 1
-        stage = 0
+        level = 0
         own = {(cr.rule.scope, v) for v, _ in cr.assignments}
-        for read in cr.reads:
+        for read in reads(cr):
             for w in writers.get(read, []):
                 if w is cr and cr.reads_earlier and read in own:
                     continue  # a running total over earlier entities, computed in input order
-                stage = max(stage, visit(w, path + [cr.rule.id]) + 1)
-        cr.stage = stage
+                level = max(level, visit(w, path + [cr.rule.id]) + 1)
+        cr.level = level
         state[cr.name] = 2
-        return stage
+        return level
 
     for cr in rules:
         visit(cr, [])
-    for cr in rules:
-        cr.condition["$and"][0] = {"stage": cr.stage}  # type: ignore[index]
+    for cr in rules:  # the earliest level at which the condition's inputs are final
+        cr.stage = None if cr.condition is None else max(
+            (w.level + 1 for read in cr.cond_reads for w in writers.get(read, [])), default=0)
+
+
+def _assign_stages(rules: list[CompiledRule]) -> None:
+    """As few assertions as can decide every condition between its earliest level and the rule's level.
+
+    Each conditional rule needs an assertion at a level in [earliest, level]; taking the intervals
+    by their right end and asserting at the right end of any interval not yet covered is optimal.
+    """
+    intervals = sorted(((cr.level, cr.stage, cr) for cr in rules if cr.stage is not None), key=lambda t: t[:2])
+    chosen: list[int] = []
+    for level, earliest, _ in intervals:
+        if not any(earliest <= c <= level for c in chosen):
+            chosen.append(level)
+    for _, earliest, cr in intervals:
+        cr.stage = min(c for c in chosen if c >= earliest)
+        cr.condition = {"$and": [{"stage": cr.stage}, {"scope": cr.rule.scope}, cr.condition]}
 
 
 def _definition(rules: list[CompiledRule]) -> dict[str, Any]:
-    """The durable-rules ruleset: one durable rule per YAML rule, matching facts of its stage."""
+    """The durable-rules ruleset: one durable rule per YAML rule with a condition, matching facts of its stage."""
     # cap: one action message carries every fact the rule matched, instead of one message per fact
-    return {cr.name: {"all": [{"m": cr.condition}], "cap": 1000} for cr in rules}
+    return {cr.name: {"all": [{"m": cr.condition}], "cap": 1000} for cr in rules if cr.condition is not None}
 
 
 def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> list[Problem]:

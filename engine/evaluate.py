@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from fractions import Fraction
 from typing import Any
 
 from . import facts
-from .amounts import format_amount, simplest
+from .amounts import format_amount
 from .decision import Decision, TraceStep, plain
 from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
@@ -87,9 +88,14 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
 
 def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
              results: list[Decision | DoudiError | _Run]) -> None:
-    """Run every level for all households: one durable-rules assertion per stage, then the rules."""
+    """Run every level for all households: one durable-rules assertion per stage, then the rules.
+
+    Rules are applied level by level; within a level entity by entity in input order (running
+    totals over ``earlier`` entities), and for one entity in the order of the pack.
+    """
     live = dict(runs)
-    fired: dict[int, dict[str, list[int]]] = {i: {} for i in live}  # household -> rule -> positions
+    fired: dict[int, dict[int, list[tuple[int, int, CompiledRule]]]] = {i: {} for i in live}  # by level
+    by_durable = plan.by_durable
     with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
         for step in plan.steps:
             if step.stage is not None:
@@ -97,18 +103,19 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                 for i, run in live.items():
                     run.facts(step.stage, i, batch)
                 for rule_name, key in session.match(batch) if batch else ():
+                    cr = by_durable[rule_name]
                     run_id, _, where = key.partition("|")
-                    fired[int(run_id)].setdefault(rule_name, []).append(int(where))
+                    fired[int(run_id)].setdefault(cr.level, []).append((int(where), cr.order, cr))
+            level, always = step.level, step.always
             for i, run in list(live.items()):
-                todo: list[tuple[int, int, CompiledRule]] = []
-                for cr in step.rules:
-                    if cr.condition is None:  # no condition: applies to the household or to every entity
-                        positions: Any = (-1,) if cr.rule.scope == "household" else \
-                            range(len(run.values[SCOPE_COLLECTION[cr.rule.scope]]))
+                todo = fired[i].pop(level, [])
+                for cr in always:  # no condition: the household, or every entity of the scope
+                    if cr.rule.scope == "household":
+                        todo.append((-1, cr.order, cr))
                     else:
-                        positions = fired[i].pop(cr.name, ())
-                    todo.extend((p, cr.order, cr) for p in positions)
-                todo.sort(key=_entity_then_rule)
+                        todo.extend((p, cr.order, cr) for p in range(len(run.values[SCOPE_COLLECTION[cr.rule.scope]])))
+                if len(todo) > 1:
+                    todo.sort(key=_entity_then_rule)
                 try:
                     for position, _, cr in todo:
                         run.apply(cr, position)
@@ -147,12 +154,19 @@ class _Run:
 
         A fact's key is ``run|position``: the household is position -1, an entity its index.
         """
-        for scope, fields in stage.fields.items():
-            if scope == "household":
-                batch.append(self._fact(stage.index, scope, f"{run}|-1", fields, None))
-            else:
-                for i, ent in enumerate(self.values[SCOPE_COLLECTION[scope]]):
-                    batch.append(self._fact(stage.index, scope, f"{run}|{i}", fields, ent))
+        values = self.values
+        for scope, build in stage.builders.items():
+            try:
+                if scope == "household":
+                    batch.append(build(values, None, f"{run}|-1"))
+                else:
+                    for i, ent in enumerate(values[SCOPE_COLLECTION[scope]]):
+                        batch.append(build(values, ent, f"{run}|{i}"))
+            except ValueError:  # say which value could not be encoded
+                fields = stage.fields[scope]
+                for ent in [None] if scope == "household" else values[SCOPE_COLLECTION[scope]]:
+                    self._fact(stage.index, scope, "", fields, ent)
+                raise
 
     def _fact(self, stage: int, scope: str, key: str, fields: list[tuple[str, bool, str, str]],
               ent: dict[str, Any] | None) -> dict[str, Any]:
@@ -183,6 +197,7 @@ class _Run:
             earlier = items[:idx] if cr.reads_earlier else None
         env = Env(self.values, ent, earlier)
         result: dict[str, Any] = {}
+        contested = cr.contested
         for var, compiled in cr.assignments:
             try:
                 value = compiled.fn(env)
@@ -192,17 +207,20 @@ class _Run:
                     [Problem(f"could not compute {var}: {exc}", f"规则 {rule.id} 无法计算 {var}：{exc}",
                              file=rule.file, line=rule.line, path=f"rules.{rule.id}")],
                     message_zh=f"规则 {rule.id} 计算 {var} 出错") from None
-            value = simplest(value)
-            slot = (id(target), var)
-            if slot in self._set_by:
-                label = _label(rule.scope, ent, idx) if ent is not None else None
-                raise EvaluationError(
-                    f"rules {self._set_by[slot]} and {rule.id} both set {var}"
-                    + (f" for {label}" if label else "") + "; make their conditions exclusive",
-                    [Problem(f"{var} set twice", file=rule.file, line=rule.line, path=f"rules.{rule.id}")])
-            self._set_by[slot] = rule.id
+            if value.__class__ is Fraction and value.denominator == 1:
+                value = int(value)
+            if var in contested:  # other rules set it too: at most one may, for one household or entity
+                slot = (id(target), var)
+                if slot in self._set_by:
+                    label = _label(rule.scope, ent, idx) if ent is not None else None
+                    raise EvaluationError(
+                        f"rules {self._set_by[slot]} and {rule.id} both set {var}"
+                        + (f" for {label}" if label else "") + "; make their conditions exclusive",
+                        [Problem(f"{var} set twice", file=rule.file, line=rule.line, path=f"rules.{rule.id}")])
+                self._set_by[slot] = rule.id
             target[var] = value
-            result[var] = value
+            if self.trace:
+                result[var] = value
         if rule.reason and self.want_reasons:
             self._reason(cr, env, idx)
         if self.trace:

@@ -26,7 +26,7 @@ from typing import Any
 
 from . import schemas
 from .errors import Problem, RulePackError
-from .expressions import Compiled, Compiler, ExpressionError, Symbol
+from .expressions import Compiled, Compiler, ExpressionError, Symbol, encode_for_durable
 from .facts import Fields, fact_fields
 from .model import Rule, RulePack
 
@@ -50,6 +50,7 @@ class CompiledRule:
     cond_reads: set[tuple[str, str]] = field(default_factory=set)  # what its (inlined) condition reads
     apply_reads: set[tuple[str, str]] = field(default_factory=set)  # what its assignments and reason read
     reads_earlier: bool = False
+    contested: frozenset[str] = frozenset()  # variables it sets that other rules set too
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
 
@@ -63,6 +64,9 @@ class Stage:
     keys: dict[str, dict[str, Symbol]] = field(default_factory=dict)
     # per scope: (fact key, read from the entity?, value name, type) — "null" marks a missing-value flag
     fields: dict[str, list[tuple[str, bool, str, str]]] = field(default_factory=dict)
+    # per scope: builder(household values, entity or None, key) -> the fact (see fact_builder)
+    builders: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, str], dict[str, Any]]] = \
+        field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Step:
     level: int
     stage: Stage | None
     rules: list[CompiledRule]  # in pack order
+    always: list[CompiledRule] = field(default_factory=list)  # those without a condition
 
 
 @dataclass
@@ -141,12 +146,20 @@ def build_plan(pack: RulePack) -> Plan:
                                  "null" if sym.kind == "null-flag" else sym.type) for key, sym in keys.items()]
             if len(keys) > 240:  # durable-rules refuses facts with more than 255 properties
                 raise RulePackError(f"stage {st.index} needs {len(keys)} values in one {scope} fact (limit 240)")
+            st.builders[scope] = fact_builder(st.index, scope, st.fields[scope])
     defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
-    steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level])
+    steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level],
+                  [cr for cr in compiled if cr.level == level and cr.condition is None])
              for level in range(max((cr.level for cr in compiled), default=-1) + 1)]
+    writers: dict[tuple[str, str], int] = {}
+    for cr in compiled:
+        for var, _ in cr.assignments:
+            writers[(cr.rule.scope, var)] = writers.get((cr.rule.scope, var), 0) + 1
+    for cr in compiled:
+        cr.contested = frozenset(var for var, _ in cr.assignments if writers[(cr.rule.scope, var)] > 1)
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled), defaults,
                 {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled}, fact_fields(symbols))
 
@@ -208,6 +221,34 @@ def _assignable(target: str, value: str) -> bool:
     if target in ("money", "number") and value in numeric:
         return True
     return target == "int" and value == "int"
+
+
+def fact_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]]
+                 ) -> Callable[[dict[str, Any], dict[str, Any] | None, str], dict[str, Any]]:
+    """A function that builds the durable-rules fact of ``scope`` for ``stage``, generated for its fields.
+
+    It does what a loop over ``fields`` calling ``encode_for_durable`` would do, unrolled (facts are
+    built for every household at every stage). Names from the pack appear only as string literals
+    (``repr``). A value that cannot be encoded raises ValueError; the caller reports which one.
+    """
+    lines = [f"    fact = {{'stage': {stage!r}, 'scope': {scope!r}, 'k': key}}"]
+    for dkey, from_entity, name, type_ in fields:
+        source = "ent" if from_entity else "values"
+        lines.append(f"    v = {source}[{name!r}]")
+        if type_ == "null":
+            lines.append(f"    fact[{dkey!r}] = v is None")
+            continue
+        if type_ == "money":
+            convert = f"v * 100 if v.__class__ is int else encode({type_!r}, v)"
+        elif type_ in ("int", "bool", "str", "number"):
+            convert = f"v if v.__class__ in PLAIN else encode({type_!r}, v)"
+        else:
+            convert = f"encode({type_!r}, v)"
+        lines.append(f"    if v is not None: fact[{dkey!r}] = {convert}")
+    source = "def build(values, ent, key):\n" + "\n".join(lines) + "\n    return fact\n"
+    namespace: dict[str, Any] = {"encode": encode_for_durable, "PLAIN": (bool, int, str)}
+    exec(compile(source, f"<facts of stage {stage}, {scope}>", "exec"), namespace)  # noqa: S102 - our own text
+    return namespace["build"]
 
 
 def _key_reads(keys: dict[str, Symbol]) -> set[tuple[str, str]]:

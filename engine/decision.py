@@ -15,7 +15,8 @@ from .model import Text
 
 def plain(value: Any) -> Any:
     """A computed value as JSON-ready data: numbers to 2 decimals, dates as ISO text."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    kind = value.__class__
+    if kind is int or kind is bool or kind is str or value is None:
         return value
     if isinstance(value, int | Fraction | Decimal):
         return json_number(value)

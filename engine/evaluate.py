@@ -71,7 +71,7 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
     results: list[Decision | DoudiError | _Run] = []
     for household in households:
         try:
-            hh = facts.prepare(pack, household, plan.fact_fields)
+            hh = facts.prepare(pack, household, plan.flatten)
             results.append(_Run(pack, plan, hh, index.resolve_all(hh.county, on), on, trace, reasons))
         except DoudiError as exc:
             results.append(exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,36 +86,56 @@ def fact_fields(symbols: dict[tuple[str, str], Symbol]) -> Fields:
     return fields
 
 
-def prepare(pack: RulePack, data: Any, fields: Fields) -> Household:
+Flattener = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def flatteners(fields: Fields) -> dict[str, Flattener]:
+    """For each scope, a function that flattens a checked household (or entity) into its values."""
+    return {scope: _flattener(scope, scope_fields) for scope, scope_fields in fields.items()}
+
+
+def prepare(pack: RulePack, data: Any, flatten: dict[str, Flattener]) -> Household:
     """Check ``data`` and flatten it into the values the rules read (defaults filled in)."""
     check(pack, data)
-    values = _flatten(data, fields["household"])
+    values = flatten["household"](data)
     entities = {}
     for key, scope, name in _COLLECTIONS:
-        entities[name] = [_flatten(item, fields[scope]) for item in data.get(key, [])]
+        items = data.get(key)
+        entities[name] = [flatten[scope](item) for item in items] if items else []
     return Household(data["household_id"], data["county"], values, entities)
 
 
-def _flatten(data: dict[str, Any], fields: list[tuple[str, tuple[str, ...], Symbol]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, parts, sym in fields:
-        raw: Any = data.get(parts[0])
+def _flattener(scope: str, fields: list[tuple[str, tuple[str, ...], Symbol]]) -> Flattener:
+    """The values of ``fields`` read from a checked object: amounts exact, dates as dates, defaults filled in.
+
+    Generated once per scope, unrolled over the fields (it runs for every household and entity);
+    names appear in it only as string literals (``repr``), defaults as bound constants.
+    """
+    lines = ["def flatten(d):", "    out = {}"]
+    namespace: dict[str, Any] = {"exact": exact, "date": dt.date.fromisoformat}
+    for i, (name, parts, sym) in enumerate(fields):
+        lines.append(f"    raw = d.get({parts[0]!r})")
         if len(parts) > 1:
-            raw = raw.get(parts[1]) if raw is not None else None
-        if raw is None:
-            raw = sym.default
+            lines.append(f"    raw = raw.get({parts[1]!r}) if raw is not None else None")
+        if sym.default is not None:
+            namespace[f"default{i}"] = sym.default
+            lines.append(f"    if raw is None: raw = default{i}")
         t = sym.type
         if t == "money":
-            out[name] = (raw if type(raw) is int else exact(raw)) if raw is not None else 0
+            value = "(raw if raw.__class__ is int else exact(raw)) if raw is not None else 0"
         elif t == "date":
-            out[name] = dt.date.fromisoformat(raw) if raw else None
-        elif t == "int" and type(raw) is float:
-            out[name] = int(raw)
+            value = "date(raw) if raw else None"
+        elif t == "int":
+            value = "int(raw) if raw.__class__ is float else raw"
         elif t == "map":
-            out[name] = {k: exact(v) for k, v in (raw or {}).items()}
+            value = "{k: exact(v) for k, v in (raw or {}).items()}"
         else:
-            out[name] = raw
-    return out
+            value = "raw"
+        lines.append(f"    out[{name!r}] = {value}")
+    lines.append("    return out")
+    exec(compile("\n".join(lines) + "\n", f"<flatten {scope}>", "exec"), namespace)  # noqa: S102 - our own text
+    flatten: Flattener = namespace["flatten"]
+    return flatten
 
 
 def _dates_valid(data: dict[str, Any]) -> bool:

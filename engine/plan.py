@@ -27,7 +27,7 @@ from typing import Any
 from . import schemas
 from .errors import Problem, RulePackError
 from .expressions import Compiled, Compiler, ExpressionError, Symbol, encode_for_durable
-from .facts import Fields, fact_fields
+from .facts import Fields, Flattener, fact_fields, flatteners
 from .model import Rule, RulePack
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")  # {name} in reason sentences
@@ -92,6 +92,7 @@ class Plan:
     by_name: dict[str, CompiledRule]
     by_durable: dict[str, CompiledRule]
     fact_fields: Fields
+    flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
 
 
 def symbol_table(pack: RulePack) -> dict[tuple[str, str], Symbol]:
@@ -151,6 +152,7 @@ def build_plan(pack: RulePack) -> Plan:
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
+    fields = fact_fields(symbols)
     steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level],
                   [cr for cr in compiled if cr.level == level and cr.condition is None])
              for level in range(max((cr.level for cr in compiled), default=-1) + 1)]
@@ -161,7 +163,8 @@ def build_plan(pack: RulePack) -> Plan:
     for cr in compiled:
         cr.contested = frozenset(var for var, _ in cr.assignments if writers[(cr.rule.scope, var)] > 1)
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled), defaults,
-                {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled}, fact_fields(symbols))
+                {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled}, fields,
+                flatteners(fields))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:

@@ -343,19 +343,42 @@ def _assign_levels(rules: list[CompiledRule], reads: Callable[[CompiledRule], se
 
 
 def _assign_stages(rules: list[CompiledRule]) -> None:
-    """As few assertions as can decide every condition between its earliest level and the rule's level.
+    """As few assertions as can decide every condition, each where facts of its scope are asserted anyway.
 
-    Each conditional rule needs an assertion at a level in [earliest, level]; taking the intervals
-    by their right end and asserting at the right end of any interval not yet covered is optimal.
+    A conditional rule needs its condition decided at a level between the earliest at which its
+    inputs are final and the latest before a rule reads what it sets (a rule whose results nothing
+    reads may wait until the last level). Taking these intervals by their right end and asserting
+    at the right end of any interval not yet covered gives the fewest assertions. A rule then
+    applies no earlier than its assertion.
     """
-    intervals = sorted(((cr.level, cr.stage, cr) for cr in rules if cr.stage is not None), key=lambda t: t[:2])
+    if not rules:
+        return
+    last = max(cr.level for cr in rules)
+    readers: dict[tuple[str, str], list[CompiledRule]] = {}
+    for cr in rules:
+        for read in cr.apply_reads | cr.cond_reads:
+            readers.setdefault(read, []).append(cr)
+    intervals = []
+    for cr in rules:
+        if cr.stage is None:
+            continue
+        after = [r.level for var, _ in cr.assignments for r in readers.get((cr.rule.scope, var), []) if r is not cr]
+        intervals.append((cr.stage, min(after) - 1 if after else last, cr))
+    intervals.sort(key=lambda t: (t[1], t[0]))
     chosen: list[int] = []
-    for level, earliest, _ in intervals:
-        if not any(earliest <= c <= level for c in chosen):
-            chosen.append(level)
-    for _, earliest, cr in intervals:
-        cr.stage = min(c for c in chosen if c >= earliest)
-        cr.condition = {"$and": [{"stage": cr.stage}, {"scope": cr.rule.scope}, cr.condition]}
+    for earliest, latest, _ in intervals:
+        if not any(earliest <= c <= latest for c in chosen):
+            chosen.append(latest)
+    options = [(cr, [c for c in chosen if earliest <= c <= latest]) for earliest, latest, cr in intervals]
+    scopes: dict[int, set[str]] = {c: set() for c in chosen}  # the facts each assertion needs anyway
+    for cr, where in options:
+        if len(where) == 1:
+            scopes[where[0]].add(cr.rule.scope)
+    for cr, where in options:
+        stage = next((c for c in where if cr.rule.scope in scopes[c]), where[0])
+        scopes[stage].add(cr.rule.scope)
+        cr.stage, cr.level = stage, max(cr.level, stage)
+        cr.condition = {"$and": [{"stage": stage}, {"scope": cr.rule.scope}, cr.condition]}
 
 
 def _definition(rules: list[CompiledRule]) -> dict[str, Any]:

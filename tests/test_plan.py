@@ -54,9 +54,12 @@ def test_derived_booleans_are_matched_on_their_own_inputs_in_few_stages(pack):
     assert ("household", "dibao_eligible") not in safety.cond_reads  # as matched: the tests themselves
     assert {("household", "countable_income"), ("household", "assets.deposits")} <= safety.cond_reads
     assert safety.stage == pack.plan.by_name["dibao.eligible"].stage
-    # member facts, the asset test (needs the household size), eligibility (needs the countable
-    # income), and the approval level (needs the temporary assistance): four assertions, not one per level
-    assert len(pack.plan.stages) == 4 < len(pack.plan.steps)
+    # the member tests; then everything that needs the countable income (the income and asset tests,
+    # eligibility, the programmes); then the approval level (needs the temporary assistance)
+    assert [sorted(stage.fields) for stage in pack.plan.stages] == [
+        ["member"], ["claim", "household", "incident", "member"], ["household"]]
+    assert len(pack.plan.steps) == 7
+    assert pack.plan.by_name["review.due"].stage == safety.stage  # nothing reads it: it waits for the others
 
 
 def test_a_negated_derived_boolean_is_true_where_its_rule_did_not_fire_on_a_missing_value():

@@ -429,6 +429,48 @@ def evaluate_batch(households: list[dict], as_of: dt.date) -> list[dict]:
     return results
 
 
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def run_batch(source: Path, target: Path, as_of: dt.date) -> int:
+    """The floor as a batch tool: a JSONL roll in, one JSONL record per line out, in input order.
+
+    The same work around the evaluation as ``doudi batch`` (read and parse each line, write each
+    record: line, household id, county, date, outputs), without what doudi adds (schema validation,
+    rule versions, trace). A line that is not JSON becomes an error record; the households are not
+    validated. Returns the number of records written.
+    """
+    day = as_of.isoformat()
+    written = 0
+    with open(source, encoding="utf-8") as lines, open(target, "w", encoding="utf-8") as out:
+        chunk: list[tuple[int, dict]] = []
+
+        def flush() -> None:
+            results = evaluate_batch([h for _, h in chunk], as_of)
+            out.write("".join(json.dumps({"line": n, "household_id": h["household_id"], "county": h["county"],
+                                          "as_of": day, "outputs": o}, ensure_ascii=False, default=_default) + "\n"
+                              for (n, h), o in zip(chunk, results, strict=True)))
+            chunk.clear()
+
+        for n, line in enumerate(lines, 1):
+            try:
+                chunk.append((n, json.loads(line)))
+            except ValueError as exc:
+                flush()
+                out.write(json.dumps({"line": n, "error": {"message": f"invalid JSON: {exc}"}}) + "\n")
+                written += 1
+                continue
+            written += 1
+            if len(chunk) == CHUNK:
+                flush()
+        if chunk:
+            flush()
+    return written
+
+
 # ---------------------------------------------------------------- benchmark
 
 

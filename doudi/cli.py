@@ -210,7 +210,7 @@ def batch_command(source: Path, target: Path, rules: Path, version: int | None, 
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="evaluating", file=sys.stderr if show else _Quiet()) as bar:
         summary = run_batch(pack.files if number else rules, source, target, as_of=on, workers=workers,
-                            resume=resume, version=number, progress=bar.update)
+                            resume=resume, version=number, progress=bar.update, own_process=True)
     data = summary.as_dict()
     actions = ", ".join(f"{k} {v}" for k, v in data["review_action"].items())
     click.echo(f"{data['households']} households → {target}" +

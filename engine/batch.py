@@ -9,6 +9,7 @@ pipeline, and workers are recycled now and then (durable-rules never gives memor
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import multiprocessing
 import os
@@ -99,9 +100,23 @@ def _pack(rules: str | Path | dict[str, str]) -> RulePack:
     return load_files(rules) if isinstance(rules, dict) else load_pack(rules)
 
 
+def tune_collector() -> None:
+    """Garbage collection for a process that only evaluates a roll (call it once the pack is loaded).
+
+    The compiled pack is long-lived: it is moved out of the collector's sight (``gc.freeze``) so
+    that collections do not scan it again and again, and the young generation is collected less
+    often (each household allocates thousands of short-lived objects, none of them in cycles).
+    Worth about 10% of throughput; not for a long-running server process.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _init_worker(rules: str | dict[str, str]) -> None:
     global _WORKER_PACK
     _WORKER_PACK = _pack(rules)
+    tune_collector()
 
 
 Task = tuple[list[Record], "dt.date | None", "int | None", bool]
@@ -137,11 +152,13 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *, as_of: dt.date | None = None,
               workers: int | None = None, resume: bool = False, version: int | None = None,
-              progress: Callable[[int], None] | None = None) -> Summary:
+              progress: Callable[[int], None] | None = None, own_process: bool = False) -> Summary:
     """Evaluate every household of ``source`` into ``target`` with a pack (folder or files); return the summary.
 
     With ``resume``, the records already complete in ``target`` are kept and skipped, so an
-    interrupted run carries on where it stopped and loses nothing it had written.
+    interrupted run carries on where it stopped and loses nothing it had written. ``own_process``
+    says the calling process does nothing else (the CLI): with one worker, the garbage collector is
+    tuned for the run as worker processes tune it (``tune_collector``).
     """
     workers = workers or os.cpu_count() or 1
     out_csv = target.suffix.lower() == ".csv"
@@ -155,7 +172,7 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
         for _ in range(done):
             next(records, None)
         tasks = ((chunk, as_of, version, out_csv) for chunk in _chunks(records, CHUNK))
-        for text, brief in _results(rules, tasks, workers):
+        for text, brief in _results(rules, tasks, workers, own_process):
             sink.write(text)
             sink.flush()
             for record in brief:
@@ -165,9 +182,12 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
     return summary
 
 
-def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers: int) -> Iterator[Done]:
+def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers: int,
+             own_process: bool) -> Iterator[Done]:
     if workers == 1:
         pack = _pack(rules)
+        if own_process:
+            tune_collector()
         for task in tasks:
             yield evaluate_chunk(pack, task)
         return

@@ -184,6 +184,11 @@ class Compiler:
             return self._name(node)
         if isinstance(node, ast.BoolOp):
             parts = [self._bool_operand(v) for v in node.values]
+            if len(parts) == 2:  # the common case, without a generator
+                p0, p1 = parts
+                if isinstance(node.op, ast.And):
+                    return (lambda env: bool(p0(env) and p1(env))), "bool"
+                return (lambda env: bool(p0(env) or p1(env))), "bool"
             if isinstance(node.op, ast.And):
                 return (lambda env: all(p(env) for p in parts)), "bool"
             return (lambda env: any(p(env) for p in parts)), "bool"
@@ -310,6 +315,10 @@ class Compiler:
             steps.append((_PY_COMPARE[type(op)], right_fn))
             lt = rt
 
+        if len(steps) == 1:
+            (cmp0, right0), = steps
+            return (lambda env: cmp0(left_fn(env), right0(env))), "bool"
+
         def run(env: Env) -> bool:
             a = left_fn(env)
             for cmp, right_fn in steps:
@@ -338,6 +347,9 @@ class Compiler:
                 raise ExpressionError(f"{name}() needs two or more numbers")
             agg = min if name == "min" else max
             t = "money" if "money" in types else ("number" if "number" in types else "int")
+            if len(fns) == 2:
+                f0, f1 = fns
+                return (lambda env: agg(f0(env), f1(env))), t
             return (lambda env: agg(f(env) for f in fns)), t
         if name == "round":
             if not 1 <= len(args) <= 2 or types[0] not in NUMERIC:
@@ -395,10 +407,22 @@ class Compiler:
             del self._loops[var]
 
         def items(env: Env) -> Iterable[Any]:
-            for item in coll(env):
-                env.loop[var] = item
-                if all(f(env) for f in filters):
+            loop = env.loop
+            if not filters:
+                for item in coll(env):
+                    loop[var] = item
                     yield elt(env)
+            elif len(filters) == 1:
+                keep = filters[0]
+                for item in coll(env):
+                    loop[var] = item
+                    if keep(env):
+                        yield elt(env)
+            else:
+                for item in coll(env):
+                    loop[var] = item
+                    if all(f(env) for f in filters):
+                        yield elt(env)
 
         if name == "sum":
             if et not in NUMERIC:

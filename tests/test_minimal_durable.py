@@ -92,3 +92,23 @@ def test_edge_cases_match_reference(case: tuple[dict, dt.date]) -> None:
 
 def test_empty_batch() -> None:
     assert evaluate_batch([], dt.date(2019, 6, 30)) == []
+
+
+def test_the_floor_as_a_batch_tool_writes_what_doudi_batch_writes(tmp_path):
+    """bench/bench_batch.py compares doudi batch with the floor doing the same reading and writing."""
+    from engine.batch import run_batch
+    from minimal_durable import run_batch as floor_batch
+
+    roll = tmp_path / "roll.jsonl"
+    lines = [json.dumps(h, ensure_ascii=False) for h in SYNTH[:300]]
+    roll.write_text("\n".join(lines[:150] + ["{not json"] + lines[150:]) + "\n", encoding="utf-8")
+    on = dt.date(2019, 6, 30)
+    assert floor_batch(roll, tmp_path / "floor.jsonl", on) == 301
+    run_batch(Path(__file__).resolve().parent.parent / "rules" / "hunan", roll, tmp_path / "doudi.jsonl",
+              as_of=on, workers=1)
+    floor = [json.loads(line) for line in (tmp_path / "floor.jsonl").read_text(encoding="utf-8").splitlines()]
+    doudi = [json.loads(line) for line in (tmp_path / "doudi.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["line"] for r in floor] == [r["line"] for r in doudi] == list(range(1, 302))
+    assert "error" in floor[150] and "error" in doudi[150]
+    assert [r.get("outputs") for r in floor] == [r.get("outputs") for r in doudi]
+    assert sum(r["outputs"]["dibao_monthly"] for r in floor if "outputs" in r) > 0

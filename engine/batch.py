@@ -24,10 +24,14 @@ from .errors import DoudiError
 from .evaluate import evaluate_many
 from .load import load_files, load_pack
 from .model import RulePack
-from .rolls import Record, output_csv_header, output_csv_row, read_records
+from .rolls import Record, jsonl_chunks, lines_to_records, output_csv_header, output_csv_row, read_records
 
 CHUNK = 50  # households per durable-rules pass (measured best between 20 and 200)
+TASK = 500  # records per task handed to a worker (fewer, larger messages between processes)
 RECYCLE_AFTER = 2000  # chunks a worker evaluates before it is replaced
+
+
+Brief = tuple[str, int] | None
 
 
 @dataclass
@@ -41,13 +45,21 @@ class Summary:
     dibao_monthly_total: int = 0
 
     def add(self, record: dict[str, Any]) -> None:
-        self.households += 1
+        """Count an output record."""
         if "error" in record:
+            self.add_brief(None)
+        else:
+            out = record["outputs"]
+            self.add_brief((str(out.get("review_action")), int(out.get("dibao_monthly") or 0)))
+
+    def add_brief(self, brief: Brief) -> None:
+        """Count a record by what a worker reports of it: None for an error, else (review action, monthly dibao)."""
+        self.households += 1
+        if brief is None:
             self.errors += 1
             return
-        out = record["outputs"]
-        self.by_action[str(out.get("review_action"))] += 1
-        self.dibao_monthly_total += int(out.get("dibao_monthly") or 0)
+        self.by_action[brief[0]] += 1
+        self.dibao_monthly_total += brief[1]
 
     def as_dict(self) -> dict[str, Any]:
         return {"households": self.households, "errors": self.errors, "skipped_resumed": self.skipped,
@@ -119,18 +131,23 @@ def _init_worker(rules: str | dict[str, str]) -> None:
     tune_collector()
 
 
-Task = tuple[list[Record], "dt.date | None", "int | None", bool]
-Done = tuple[str, list[dict[str, Any]]]
+# A chunk of records, or of JSONL lines (first line number, lines) that the worker turns into records:
+# the parent process only reads lines, so that it does not become the bottleneck of the workers.
+Chunk = list[Record] | tuple[int, list[str]]
+Task = tuple[Chunk, "dt.date | None", "int | None", bool]
+Done = tuple[bytes, list[Brief]]
 
 
 def evaluate_chunk(pack: RulePack, task: Task) -> Done:
-    """A chunk evaluated and written out: the output text, and per record what the summary needs."""
-    records, as_of, version, csv_out = task
-    results = evaluate_records(pack, records, as_of, version)
-    text = "".join(output_csv_row(r) if csv_out else dumps(r) + "\n" for r in results)
-    brief = [{"error": True} if "error" in r else
-             {"outputs": {"review_action": r["outputs"].get("review_action"),
-                          "dibao_monthly": r["outputs"].get("dibao_monthly")}} for r in results]
+    """A chunk evaluated and written out: the output as UTF-8, and per record what the summary needs."""
+    chunk, as_of, version, csv_out = task
+    records = lines_to_records(*chunk) if isinstance(chunk, tuple) else chunk
+    results = [out for start in range(0, len(records), CHUNK)
+               for out in evaluate_records(pack, records[start:start + CHUNK], as_of, version)]
+    text = "".join(output_csv_row(r) if csv_out else dumps(r) + "\n" for r in results).encode("utf-8")
+    brief: list[Brief] = [None if "error" in r else
+                          (str(r["outputs"].get("review_action")), int(r["outputs"].get("dibao_monthly") or 0))
+                          for r in results]
     return text, brief
 
 
@@ -165,18 +182,23 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
     done = _complete_records(target, out_csv) if resume and target.exists() else 0
     summary = Summary(skipped=done)
     mode = "a" if done else "w"
-    with open(target, mode, encoding="utf-8", newline="") as sink:
+    with open(target, mode + "b") as sink:
         if out_csv and not done:
-            sink.write(output_csv_header())
-        records = read_records(source)
-        for _ in range(done):
-            next(records, None)
-        tasks = ((chunk, as_of, version, out_csv) for chunk in _chunks(records, CHUNK))
+            sink.write(output_csv_header().encode("utf-8"))
+        chunks: Iterator[Chunk]
+        if source.suffix.lower() == ".csv":
+            records = read_records(source)
+            for _ in range(done):
+                next(records, None)
+            chunks = _chunks(records, TASK)
+        else:
+            chunks = jsonl_chunks(source, TASK, skip=done)
+        tasks = ((chunk, as_of, version, out_csv) for chunk in chunks)
         for text, brief in _results(rules, tasks, workers, own_process):
             sink.write(text)
             sink.flush()
             for record in brief:
-                summary.add(record)
+                summary.add_brief(record)
             if progress:
                 progress(len(brief))
     return summary

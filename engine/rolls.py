@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,6 +82,30 @@ def read_records(path: Path) -> Iterator[Record]:
         yield from _read_jsonl(path)
 
 
+def jsonl_chunks(path: Path, size: int, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """A JSONL roll as (number of its first line, up to ``size`` lines) after ``skip`` records, unparsed.
+
+    What ``doudi batch`` hands its workers: a blank line is no record (``lines_to_records`` drops it).
+    """
+    with open(path, encoding="utf-8", errors="replace") as f:
+        number = 0
+        while skip:
+            line = f.readline()
+            if not line:
+                return
+            number += 1
+            if line.strip():
+                skip -= 1
+        while lines := list(itertools.islice(f, size)):
+            yield number + 1, lines
+            number += len(lines)
+
+
+def lines_to_records(first: int, lines: list[str]) -> list[Record]:
+    """The records of consecutive JSONL lines starting at line ``first`` (blank lines skipped)."""
+    return [Record(first + i, None, text=line) for i, line in enumerate(lines) if line.strip()]
+
+
 def count_records(path: Path) -> int:
     """How many records a roll holds (for a progress bar): lines, or distinct CSV households."""
     if path.suffix.lower() != ".csv":
@@ -90,11 +115,8 @@ def count_records(path: Path) -> int:
 
 
 def _read_jsonl(path: Path) -> Iterator[Record]:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            yield Record(number, None, text=line)  # parsed by the worker that evaluates it
+    for first, lines in jsonl_chunks(path, 1000):
+        yield from lines_to_records(first, lines)  # parsed by the worker that evaluates it
 
 
 def _no_constant(name: str) -> Any:

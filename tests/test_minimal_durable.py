@@ -23,6 +23,9 @@ from reference import evaluate_reference
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from minimal_durable import evaluate_batch  # noqa: E402
+from minimal_durable import run_batch as floor_batch  # noqa: E402
+
+from engine.batch import run_batch  # noqa: E402
 
 EXAMPLES = json.loads((Path(__file__).parent / "policy" / "public-examples.json").read_text(encoding="utf-8"))
 SYNTH = list(synth_households(2000, seed=7))
@@ -96,9 +99,6 @@ def test_empty_batch() -> None:
 
 def test_the_floor_as_a_batch_tool_writes_what_doudi_batch_writes(tmp_path):
     """bench/bench_batch.py compares doudi batch with the floor doing the same reading and writing."""
-    from engine.batch import run_batch
-    from minimal_durable import run_batch as floor_batch
-
     roll = tmp_path / "roll.jsonl"
     lines = [json.dumps(h, ensure_ascii=False) for h in SYNTH[:300]]
     roll.write_text("\n".join(lines[:150] + ["{not json"] + lines[150:]) + "\n", encoding="utf-8")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -12,7 +14,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
-from engine import drafts, users, versions
+from engine import drafts, evaluate, users, versions
 from engine.evaluate import parameter_index
 from web import create_app
 from web.db import get_db, init_db
@@ -263,6 +265,44 @@ def test_review_workflow_from_county_edit_to_version_two(app, sign_in):
     assert "第 2 版" in listing and "现行" in listing
     diff = reviewer.get("/versions/compare?from=1&to=2&n=0").text
     assert "4100" in diff and "<svg" not in diff
+
+
+def test_impact_on_an_uploaded_roll(app, sign_in):
+    """A reviewer sees what a draft changes for the households of a real roll, not only the synthetic sample."""
+    author = sign_in("xinhua")
+    draft_id = _new_draft(author)
+    assert author.post("/parameters/save", data=_edit(draft_id, "4100")).status_code == 302
+    roll = [{"household_id": "XH-1", "county": "431322", "members": [{"id": "m1", "age": 70}]},
+            {"household_id": "XH-2", "county": "431322", "enrolled": True,
+             "members": [{"id": "m1", "age": 45, "labour_capable": False},
+                         {"id": "m2", "age": 12, "student": "compulsory"}]},
+            {"household_id": "CS-1", "county": "430121", "members": [{"id": "m1", "age": 80}]}]
+    text = "\n".join([json.dumps(roll[0], ensure_ascii=False), "{broken", *map(json.dumps, roll[1:])]) + "\n"
+    reviewer = sign_in("reviewer")
+    form = {"from": "1", "to": f"draft:{draft_id}", "as_of": "2019-06-30"}
+    page = reviewer.post("/versions/compare", data=form | {"roll": (io.BytesIO(text.encode()), "新化县名册.jsonl")},
+                         content_type="multipart/form-data")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "中 3 户的影响（测算日期 2019-06-30）" in html and "有 1 行无法读取，未计入（第 2 行）" in html
+    with app.app_context():
+        old, new = versions.pack_of(get_db())[1], drafts.draft_pack(get_db(), draft_id)
+    before = [evaluate(old, h, "2019-06-30").outputs["dibao_monthly"] for h in roll[:2]]
+    after = [evaluate(new, h, "2019-06-30").outputs["dibao_monthly"] for h in roll[:2]]
+    assert sum(after) > sum(before)
+    row = re.search(r"<tr><td>新化县（431322）</td>.*?</tr>", html, re.S)
+    assert row, "the county whose payments change"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+    assert cells[1] == "2" and cells[-1] == f"+{sum(after) - sum(before)}"
+    assert "长沙县（430121）" not in html.split("各县每月支出变化")[1].split("</table>")[0]
+
+    missing = reviewer.post("/versions/compare", data=form, content_type="multipart/form-data")
+    assert missing.status_code == 422 and "请选择名册文件" in missing.text
+    assert 'aria-invalid="true"' in _field(missing.text, "roll")
+    empty = reviewer.post("/versions/compare", data=form | {"roll": (io.BytesIO(b""), "empty.jsonl")},
+                          content_type="multipart/form-data")
+    assert empty.status_code == 422 and "文件是空的" in empty.text
+    assert sign_in("caseworker").post("/versions/compare", data=form).status_code == 403
 
 
 def test_reject_needs_a_comment_and_returns_the_draft(app, sign_in):

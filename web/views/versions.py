@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
+from werkzeug.utils import secure_filename
 
 from engine import drafts, versions
 from engine.compare import diff_packs, impact
 from engine.errors import DoudiError
 from engine.model import RulePack
+from engine.rolls import read_records
 from engine.synth import synth_households
 from engine.users import can
 
@@ -63,35 +67,46 @@ def index() -> Any:
                            today=dt.date.today(), households=DEFAULT_HOUSEHOLDS)
 
 
-@bp.route("/compare")
+@bp.route("/compare", methods=["GET", "POST"])
 @permission_required("compare")
 def compare() -> Any:
-    refs = {k: (request.args.get(k) or "").strip() for k in ("from", "to")}
+    """The diff of two versions (or a version and a draft), and its impact on synthetic households (GET)
+    or on an uploaded roll (POST, JSONL or CSV as ``doudi batch`` reads them)."""
+    args = request.values
+    refs = {k: (args.get(k) or "").strip() for k in ("from", "to")}
     latest = versions.get_version(get_db()).number
     refs["from"] = refs["from"] or str(max(latest - 1, 1))
     refs["to"] = refs["to"] or str(latest)
     old_label, old, _old = _pack(refs["from"], "from")
     new_label, new, _new = _pack(refs["to"], "to")
     try:
-        on = dt.date.fromisoformat(request.args.get("as_of") or dt.date.today().isoformat())
+        on = dt.date.fromisoformat(args.get("as_of") or dt.date.today().isoformat())
     except ValueError:
         abort(400, _("Write the date as YYYY-MM-DD."))
     limit = current_app.config.get("SYNTHETIC_LIMIT", 20_000)
-    n = request.args.get("n", DEFAULT_HOUSEHOLDS, type=int)
+    n = args.get("n", DEFAULT_HOUSEHOLDS, type=int)
     if n is None or not 0 <= n <= limit:
         abort(400, _("The number of households must be between 0 and %(limit)s.", limit=limit))
-    seed = request.args.get("seed", 1, type=int) or 0
+    seed = args.get("seed", 1, type=int) or 0
     diff = diff_packs(old, new)
     report = None
     charts: dict[str, Any] = {}
-    if n:
+    roll: dict[str, Any] | None = None
+    roll_error = ""
+    households: Any = None
+    if request.method == "POST":
+        households, roll, roll_error = _uploaded_roll(limit)
+    elif n:
         households = synth_households([c.code for c in old.counties()], n, seed, on)
+    if households is not None:
         report = impact(old, new, households, on, top=20)
+        title = _("Households by outcome (%(n)s households of %(file)s)", n=report.households, file=roll["name"]) \
+            if roll else _("Households by outcome (%(n)s synthetic households)", n=n)
         charts["counts"] = bars([
             (_("Payment up"), report.payment_up, "up"), (_("Payment down"), report.payment_down, "down"),
             (_("Payment unchanged"), report.payment_unchanged, ""),
             (_("Newly eligible"), report.newly_eligible, "up"), (_("Exits"), report.exits, "down"),
-        ], _("Households by outcome (%(n)s synthetic households)", n=n), label_width=170)
+        ], title, label_width=170)
         moved = sorted((c for c in report.counties if c.dibao_monthly.delta), key=lambda c: -c.dibao_monthly.delta)
         charts["counties"] = bars(
             [(c.name, float(c.dibao_monthly.delta), "up" if c.dibao_monthly.delta > 0 else "down") for c in moved],
@@ -100,7 +115,34 @@ def compare() -> Any:
         charts["moved"] = moved
     return render_template(
         "versions/compare.html", refs=refs, old_label=old_label, new_label=new_label, diff=diff, report=report,
-        charts=charts, on=on, n=n, seed=seed, display=display, signed=signed, old=old, new=new,
+        charts=charts, on=on, n=n, seed=seed, display=display, signed=signed, old=old, new=new, roll=roll,
+        roll_error=roll_error, limit=limit,
         versions=list(reversed(versions.list_versions(get_db()))), drafts=_comparable_drafts(new),
         names={**{j.code: j.name for j in old.jurisdictions.values()},
-               **{j.code: j.name for j in new.jurisdictions.values()}})
+               **{j.code: j.name for j in new.jurisdictions.values()}}), 422 if roll_error else 200
+
+
+def _uploaded_roll(limit: int) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None, str]:
+    """The households of the uploaded roll (at most ``limit``), what the page says of it, or an error."""
+    upload = request.files.get("roll")
+    if upload is None or not upload.filename:
+        return None, None, _("Choose a roll file (JSONL or CSV).")
+    name = secure_filename(upload.filename) or "roll"
+    suffix = ".csv" if upload.filename.lower().endswith(".csv") else ".jsonl"
+    households: list[dict[str, Any]] = []
+    unreadable: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / f"roll{suffix}"
+        upload.save(source)
+        for record in read_records(source):
+            parsed = record.parsed()
+            if parsed.household is None:
+                unreadable.append(parsed.line)
+                continue
+            if len(households) == limit:
+                return None, None, _("The roll has more than %(limit)s households: run the impact report with "
+                                     "doudi impact or POST /api/v1/impact instead.", limit=limit)
+            households.append(parsed.household)
+    if not households:
+        return None, None, (_("No household in the file could be read.") if unreadable else _("The file is empty."))
+    return households, {"name": name, "unreadable": unreadable}, ""

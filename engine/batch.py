@@ -61,6 +61,12 @@ class Summary:
         self.by_action[brief[0]] += 1
         self.dibao_monthly_total += brief[1]
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Summary:
+        """The summary ``as_dict`` wrote."""
+        return cls(data["households"], data["errors"], data.get("skipped_resumed", 0),
+                   Counter(data.get("review_action", {})), data.get("dibao_monthly_total", 0))
+
     def as_dict(self) -> dict[str, Any]:
         return {"households": self.households, "errors": self.errors, "skipped_resumed": self.skipped,
                 "review_action": dict(sorted(self.by_action.items())),

@@ -284,7 +284,7 @@ def test_impact_on_an_uploaded_roll(app, sign_in):
                          content_type="multipart/form-data")
     assert page.status_code == 200, page.text
     html = page.text
-    assert "中 3 户的影响（测算日期 2019-06-30）" in html and "有 1 行无法读取，未计入（第 2 行）" in html
+    assert "对名册 新化县名册.jsonl 中 3 户的影响（测算日期 2019-06-30）" in html and "有 1 行无法读取，未计入（第 2 行）" in html
     with app.app_context():
         old, new = versions.pack_of(get_db())[1], drafts.draft_pack(get_db(), draft_id)
     before = [evaluate(old, h, "2019-06-30").outputs["dibao_monthly"] for h in roll[:2]]

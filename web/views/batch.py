@@ -1,13 +1,17 @@
 """Batch review: upload a roll (JSONL or CSV), evaluate it in the background, then summary, results and CSV.
 
-A job lives in this process (``JOBS``) while its results live in ``<instance>/batch/<id>.jsonl``
-(``BATCH_FOLDER`` overrides the folder); each job belongs to the user who started it.
+A job runs in a thread of this process (``JOBS``); its results go to ``<instance>/batch/<id>.jsonl``
+and its description (user, file, date, state, summary) to ``<id>.job.json`` beside them
+(``BATCH_FOLDER`` overrides the folder), so that the list of jobs and their results outlive a restart
+of the server. A job that was running when the server stopped shows as interrupted. Each job belongs
+to the user who started it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -17,7 +21,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.utils import secure_filename
 
 from engine.batch import CHUNK, Summary, evaluate_records
 from engine.decision import dumps
@@ -59,6 +62,32 @@ class Job:
     message: str = ""
     summary: Summary = field(default_factory=Summary)
 
+    def save(self, folder: Path) -> None:
+        """Write the job's description beside its results (replaced whole: never half-written)."""
+        data = {"id": self.id, "user": self.user, "filename": self.filename, "as_of": self.as_of.isoformat(),
+                "version": self.version, "source": self.source.name, "target": self.target.name,
+                "started": self.started, "finished": self.finished, "total": self.total, "done": self.done,
+                "state": self.state, "message": self.message, "summary": self.summary.as_dict()}
+        path = folder / f"{self.id}.job.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(path)
+
+    @classmethod
+    def load(cls, folder: Path, job_id: str) -> Job | None:
+        """A job described in ``folder`` (after a restart); one left running is marked interrupted."""
+        try:
+            data = json.loads((folder / f"{job_id}.job.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        job = cls(data["id"], data["user"], data["filename"], dt.date.fromisoformat(data["as_of"]), data["version"],
+                  folder / data["source"], folder / data["target"], data["started"], data["finished"],
+                  data["total"], data["done"], data["state"], data["message"], Summary.from_dict(data["summary"]))
+        if job.state == "running":
+            job.state = "failed"
+            job.message = _("the server stopped before the batch finished; upload the roll again")
+        return job
+
     def status(self) -> dict[str, Any]:
         percent = round(100 * self.done / self.total) if self.total else (100 if self.state == "done" else 0)
         if self.state == "failed":
@@ -81,11 +110,33 @@ def _folder() -> Path:
     return folder
 
 
+def display_name(filename: str) -> str:
+    """An uploaded file's name to show (Chinese kept, folders dropped); it is never used as a path."""
+    return re.split(r"[\\/]", filename)[-1].strip()[:120] or "roll"
+
+
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
 def _job(job_id: str) -> Job:
     job = JOBS.get(job_id)
+    if job is None and _JOB_ID.fullmatch(job_id):
+        job = Job.load(_folder(), job_id)
     if job is None or job.user != g.user.username:
         abort(404, _("No batch %(id)s of yours.", id=job_id))
     return job
+
+
+def _jobs_of(username: str) -> list[Job]:
+    """The user's jobs: those of this process and those described in the folder (from before a restart)."""
+    found = {j.id: j for j in JOBS.values() if j.user == username}
+    for path in _folder().glob("*.job.json"):
+        job_id = path.name[:-len(".job.json")]
+        if job_id not in found and job_id not in JOBS:
+            job = Job.load(path.parent, job_id)
+            if job is not None and job.user == username:
+                found[job_id] = job
+    return list(found.values())
 
 
 def _chunks(records: Iterator[Record]) -> Iterator[list[Record]]:
@@ -162,6 +213,10 @@ def _run(job: Job, pack: RulePack, user: User, database: str) -> None:
             db.conn.close()
     finally:
         job.finished, job.state = now(), state  # the page shows the results once the audit entry is written
+        try:
+            job.save(job.target.parent)
+        except OSError:  # the job is still shown from memory; only a restart would forget it
+            pass
 
 
 def _records(job: Job, which: str) -> Iterator[dict[str, Any]]:
@@ -199,13 +254,14 @@ def index() -> Any:
                 source.unlink()
                 errors["roll"] = _("The file is empty.")
             else:
-                job = Job(job_id, g.user.username, secure_filename(upload.filename) or upload.filename, on,
+                job = Job(job_id, g.user.username, display_name(upload.filename), on,
                           version.number, source, folder / f"{job_id}.jsonl")
                 JOBS[job_id] = job
+                job.save(folder)
                 threading.Thread(target=_run, args=(job, pack, g.user, current_app.config["DATABASE"]),
                                  name=f"batch-{job_id}", daemon=True).start()
                 return redirect(url_for("batch.show", job_id=job_id))
-    mine = sorted((j for j in JOBS.values() if j.user == g.user.username), key=lambda j: j.started, reverse=True)
+    mine = sorted(_jobs_of(g.user.username), key=lambda j: j.started, reverse=True)
     return render_template("batch/index.html", errors=errors, as_of=as_of, jobs=mine), 422 if errors else 200
 
 

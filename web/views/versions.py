@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
-from werkzeug.utils import secure_filename
 
 from engine import drafts, versions
 from engine.compare import diff_packs, impact
@@ -22,6 +21,7 @@ from engine.users import can
 from ..auth import permission_required
 from ..charts import bars
 from ..db import get_db
+from .batch import display_name
 from .drafts import concerns_me, display, refusal_page, refuse, signed, stamp
 
 bp = Blueprint("versions", __name__, url_prefix="/versions")
@@ -127,7 +127,7 @@ def _uploaded_roll(limit: int) -> tuple[list[dict[str, Any]] | None, dict[str, A
     upload = request.files.get("roll")
     if upload is None or not upload.filename:
         return None, None, _("Choose a roll file (JSONL or CSV).")
-    name = secure_filename(upload.filename) or "roll"
+    name = display_name(upload.filename)
     suffix = ".csv" if upload.filename.lower().endswith(".csv") else ".jsonl"
     households: list[dict[str, Any]] = []
     unreadable: list[int] = []

@@ -28,7 +28,15 @@ NUMERIC = {"money", "number", "int"}
 
 
 class ExpressionError(ValueError):
-    """An expression is not valid; the message says what and suggests a fix."""
+    """An expression is not valid; the message says what and suggests a fix.
+
+    ``where`` names the part of a rule it is in (``when``, ``set.<variable>``, ``reason``), so that
+    the error can point at that line of the rule file.
+    """
+
+    def __init__(self, message: str, where: str | None = None):
+        super().__init__(message)
+        self.where = where
 
 
 @dataclass(frozen=True)

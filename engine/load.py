@@ -260,7 +260,8 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
             rules.append(Rule(
                 id=r["id"], title=_text(r["title"]), reference=r["reference"], programme=doc["programme"],
                 scope=r.get("for_each", "household"), when=r.get("when"), assignments=assignments,
-                reason=_text(r["reason"]) if "reason" in r else None, file=name, line=r.line))
+                reason=_text(r["reason"]) if "reason" in r else None, file=name, line=r.line,
+                key_lines=_rule_lines(r)))
 
     tests: list[PolicyTest] = []
     for name, doc in by_kind["tests"]:
@@ -280,6 +281,20 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
         sources={n: _plain(d) for n, d in documents.items()},
     )
+
+
+def _rule_lines(rule: Any) -> tuple[tuple[str, int], ...]:
+    """The lines of a rule's condition, each of its assignments and its reason."""
+    if not isinstance(rule, Node):
+        return ()
+    lines = [(key, rule.line_of(key)) for key in ("when", "reason") if key in rule]
+    assignments = rule.get("set")
+    if isinstance(assignments, Node):
+        lines += [(f"set.{var}", assignments.line_of(var)) for var in assignments]
+    reason = rule.get("reason")
+    if isinstance(reason, Node):
+        lines += [(f"reason.{lang}", reason.line_of(lang)) for lang in reason]
+    return tuple(lines)
 
 
 def _source(value: Any) -> str:

@@ -93,6 +93,11 @@ class Rule:
     reason: Text | None
     file: str = ""
     line: int = 0
+    key_lines: tuple[tuple[str, int], ...] = ()  # ("when", 12), ("set.counted", 13), ("reason", 14)
+
+    def line_of(self, where: str | None) -> int:
+        """The line of a part of the rule in its file (the rule's first line if unknown)."""
+        return dict(self.key_lines).get(where or "", self.line)
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def build_plan(pack: RulePack) -> Plan:
             compiled[-1].order = i
         except ExpressionError as exc:
             found.append(Problem(f"rule {rule.id}: {exc}", f"规则 {rule.id}：表达式错误：{exc}",
-                                 file=rule.file, line=rule.line, path=f"rules.{rule.id}"))
+                                 file=rule.file, line=rule.line_of(exc.where), path=f"rules.{rule.id}"))
     found += _check_outputs(pack, symbols)
     if found:
         raise RulePackError(f"{len(found)} problem(s) in the rules; first: {found[0]}", found,
@@ -174,7 +174,7 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
         try:
             cond, keys, checked = compiler.to_condition(rule.when)
         except ExpressionError as exc:
-            raise ExpressionError(f"when: {exc}") from None
+            raise ExpressionError(f"when: {exc}", "when") from None
         cr.keys, cr.reads = keys, set(checked.reads)
         cr.condition, cr.cond_reads = cond, _key_reads(keys)
     local: dict[str, str] = {}
@@ -183,22 +183,23 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
         if target is None or target.kind != "variable":
             hint = [n for (s, n), sym in symbols.items() if s == rule.scope and sym.kind == "variable"]
             raise ExpressionError(f"set: '{var}' is not a declared {rule.scope} variable"
-                                  + (f" (declared: {', '.join(sorted(hint)[:8])}…)" if hint else ""))
+                                  + (f" (declared: {', '.join(sorted(hint)[:8])}…)" if hint else ""), f"set.{var}")
         try:
             c = Compiler(symbols, rule.scope).with_locals(local).compile(source)
         except ExpressionError as exc:
-            raise ExpressionError(f"set {var}: {exc}") from None
+            raise ExpressionError(f"set {var}: {exc}", f"set.{var}") from None
         if not _assignable(target.type, c.type):
-            raise ExpressionError(f"set {var}: a {target.type} cannot be set to a {c.type} ('{source}')")
+            raise ExpressionError(f"set {var}: a {target.type} cannot be set to a {c.type} ('{source}')",
+                                  f"set.{var}")
         cr.assignments.append((var, c))
         cr.apply_reads |= c.reads
         cr.reads_earlier |= c.reads_earlier
         local[var] = target.type
     if rule.reason:
-        for text in (rule.reason.zh, rule.reason.en):
+        for lang, text in (("zh", rule.reason.zh), ("en", rule.reason.en)):
             for field_name in PLACEHOLDER.findall(text):
                 if field_name not in local and not _known(symbols, rule.scope, field_name):
-                    raise ExpressionError(f"reason: unknown placeholder {{{field_name}}}")
+                    raise ExpressionError(f"reason: unknown placeholder {{{field_name}}}", f"reason.{lang}")
                 if field_name not in local:
                     cr.apply_reads.add(_scope_of(symbols, rule.scope, field_name))
     cr.reads |= cr.apply_reads

@@ -284,7 +284,8 @@ def test_impact_on_an_uploaded_roll(app, sign_in):
                          content_type="multipart/form-data")
     assert page.status_code == 200, page.text
     html = page.text
-    assert "对名册 新化县名册.jsonl 中 3 户的影响（测算日期 2019-06-30）" in html and "有 1 行无法读取，未计入（第 2 行）" in html
+    assert "对名册 新化县名册.jsonl 中 3 户的影响（测算日期 2019-06-30）" in html
+    assert "有 1 行无法读取，未计入（第 2 行）" in html
     with app.app_context():
         old, new = versions.pack_of(get_db())[1], drafts.draft_pack(get_db(), draft_id)
     before = [evaluate(old, h, "2019-06-30").outputs["dibao_monthly"] for h in roll[:2]]
@@ -373,8 +374,9 @@ def test_province_officer_edits_a_rule_document_with_line_numbered_errors(app, s
     with app.app_context():
         text = drafts.draft_files(get_db(), draft_id)["rules/20-dibao.yaml"]
     typo = text.replace("dibao_standard / 12", "dibao_standrd / 12")
-    # the engine points at the rule holding the bad expression
-    line = next(n for n, row in enumerate(typo.splitlines(), 1) if "id: dibao.monthly_standard" in row)
+    # the engine points at the line of the bad expression, not at the start of its rule
+    line = next(n for n, row in enumerate(typo.splitlines(), 1) if "dibao_standrd / 12" in row)
+    assert "id: dibao.monthly_standard" not in typo.splitlines()[line - 1]
     refused = client.post(url, data={"text": typo, "revision": "0"})
     assert refused.status_code == 422 and f"第 {line} 行" in refused.text and "dibao_standrd" in refused.text
     assert f'<tr id="S{line}" class="bad">' in refused.text

@@ -42,7 +42,7 @@ class ParameterChange:
     jurisdiction_name: str
     parameter: str
     label: Text
-    unit: str
+    unit: Text
     effective: dt.date
     change: str  # added | removed | changed
     fields: tuple[str, ...]  # value, document, reason
@@ -215,7 +215,7 @@ def _text(text: Text | None) -> dict[str, str] | None:
 
 
 def _declaration_text(p: Parameter) -> dict[str, Any]:
-    return {"label": _text(p.label), "unit": p.unit, "type": p.type, "reference": p.reference,
+    return {"label": _text(p.label), "unit": _text(p.unit), "type": p.type, "reference": p.reference,
             "minimum": p.minimum, "maximum": p.maximum, "set_by": list(p.set_by),
             "at_least": [{"parameter": b.parameter, "of": b.of, "reference": b.reference} for b in p.at_least],
             "description": _text(p.description)}

@@ -1,9 +1,11 @@
 """Evaluate a household against a rule pack: facts in, a Decision with outputs, trace and reasons out.
 
-The pack's parameters are resolved for the household's county on ``as_of``; then, stage by
-stage, the facts the stage's conditions need are asserted into durable-rules, and for every
-rule it fires the rule's assignments are computed in exact fractions. Entities (members, claims,
-incidents) are processed in input order, so a rule can keep running totals over ``earlier`` ones.
+The pack's parameters are resolved for the household's county on ``as_of``; then, level by
+level (see ``plan``), the facts a stage's conditions need are asserted into durable-rules when the
+values they read are final, and for every rule that fired (or has no condition) the rule's
+assignments are computed in exact fractions. Entities (members, claims, incidents) are processed
+in input order, so a rule can keep running totals over ``earlier`` ones. Many households share each
+assertion (``evaluate_many``).
 """
 
 from __future__ import annotations

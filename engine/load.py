@@ -108,6 +108,11 @@ def _text(node: Any) -> Text:
     return Text(node["zh"], node["en"])
 
 
+def _unit(node: Any) -> Text:
+    """A unit written once for both languages (元, %) or as {zh, en}."""
+    return Text(node, node) if isinstance(node, str) else _text(node)
+
+
 def convert_value(type_: str, raw: Any) -> Any:
     """A raw YAML value as the engine computes with it; ValueError says what was expected."""
     if type_ in ("money", "number"):
@@ -198,7 +203,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
                                      line=doc["parameters"].line_of(pname), path=f"parameters.{pname}"))
                 continue
             parameters[pname] = Parameter(
-                name=pname, label=_text(p["label"]), unit=p["unit"], type=p["type"],
+                name=pname, label=_text(p["label"]), unit=_unit(p["unit"]), type=p["type"],
                 reference=p["reference"], minimum=p.get("minimum"), maximum=p.get("maximum"),
                 set_by=tuple(p.get("set_by", ("province", "city", "county"))),
                 at_least=tuple(Bound(b["parameter"], b.get("of", "self"), b["reference"])

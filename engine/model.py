@@ -40,7 +40,7 @@ class Parameter:
 
     name: str
     label: Text
-    unit: str
+    unit: Text
     type: str
     reference: str
     minimum: Any = None

@@ -83,7 +83,8 @@ def test_diff_shows_exactly_the_one_value_changed(pack, raised):
     data = json.loads(diff.to_json())
     assert data["parameters"][0] | {"label": None} == {
         "jurisdiction": XINHUA, "jurisdiction_name": "新化县", "parameter": "dibao_standard", "label": None,
-        "unit": "元/人·年", "effective": "2019-01-01", "change": "changed", "fields": ["value", "document", "reason"],
+        "unit": {"zh": "元/人·年", "en": "yuan per person a year"}, "effective": "2019-01-01", "change": "changed",
+        "fields": ["value", "document", "reason"],
         "old": 3960, "new": 4100, "in_force_old": 3960, "in_force_new": 4100, "delta": 140, "percent": 3.54,
         "document": "新政发〔2019〕9号", "reason": "年度提标", "old_document": "新政发〔2019〕1号"}
     assert data["affected_counties"] == [XINHUA]

@@ -203,8 +203,8 @@ def test_english_switch(sign_in):
     html = client.get("/parameters/?on=2019-06-30").text
     assert '<html lang="en">' in html
     assert "Parameters of 新化县" in html and "Rural dibao standard" in html and "Value in force" in html
-    assert "not below 湖南省 Rural dibao standard 3960" in html
-    assert "农村低保标准" not in html
+    assert "not below 湖南省 Rural dibao standard 3960 yuan per person a year" in html
+    assert "农村低保标准" not in html and "元/人·年" not in html and "<td>years of age</td>" in html
     draft_id = _new_draft(client)
     refused = client.post("/parameters/save", data=_edit(draft_id, "3900"))
     assert refused.status_code == 422 and "is below dibao_standard 3960" in refused.text

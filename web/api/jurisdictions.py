@@ -71,7 +71,8 @@ def _floor(pack: RulePack, index: ParameterIndex, param: Parameter, code: str, o
 
 def _resolved(pack: RulePack, param: Parameter, code: str, r: Resolved | None) -> dict[str, Any]:
     out: dict[str, Any] = {"name": param.name, "label": {"zh": param.label.zh, "en": param.label.en},
-                           "unit": param.unit, "type": param.type, "reference": param.reference,
+                           "unit": {"zh": param.unit.zh, "en": param.unit.en}, "type": param.type,
+                           "reference": param.reference,
                            "set_by": list(param.set_by)}
     if r is None:
         return out | {"value": None, "from": None, "effective": None, "document": None, "own": False}

@@ -159,7 +159,7 @@ def _components() -> dict[str, Any]:
                                         "description": "null: the logic changed, every county can be affected"}),
         "ParameterChange": _obj("jurisdiction jurisdiction_name parameter label unit effective change fields old new "
                                 "delta percent document reason old_document", extra=True, jurisdiction=STR,
-                                jurisdiction_name=STR, parameter=STR, label=TEXT, unit=STR, effective=DATE,
+                                jurisdiction_name=STR, parameter=STR, label=TEXT, unit=TEXT, effective=DATE,
                                 change={"enum": ["added", "removed", "changed"]},
                                 fields={"type": "array", "items": STR}, old={}, new={},
                                 delta={"type": ["number", "null"]}, percent={"type": ["number", "null"]},
@@ -197,7 +197,7 @@ def _components() -> dict[str, Any]:
                                    date=DATE, parameters={"type": "array", "items": _ref("ResolvedParameter")}),
         "ResolvedParameter": _obj(
             "name label unit type reference set_by value from effective document own floor", name=STR, label=TEXT,
-            unit=STR, type=STR, reference=STR, set_by={"type": "array", "items": STR},
+            unit=TEXT, type=STR, reference=STR, set_by={"type": "array", "items": STR},
             value={"description": "null when no value is in force on the date"},
             from_={**NSTR, "description": "the jurisdiction whose value is in force"},
             effective={"type": ["string", "null"], "format": "date"}, document=NSTR,

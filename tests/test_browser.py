@@ -9,6 +9,7 @@ Screenshots of each key page go to tests/artifacts/ (or $DOUDI_SCREENSHOTS).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -129,6 +130,17 @@ def test_the_review_story_in_a_browser(server, page):
     assert "431322" in compare and "3960" in compare and "4100" in compare
     assert page.locator("main svg").count() >= 1  # the impact chart
     shot(page, "06-compare-and-impact")
+    roll = SHOTS / "新化县名册.jsonl"  # the reviewer's own roll instead of the synthetic sample
+    roll.write_text("\n".join(json.dumps({"household_id": f"XH-{i}", "county": "431322",
+                                          "members": [{"id": "m1", "age": 60 + i}]}) for i in range(3)) + "\n",
+                    encoding="utf-8")
+    page.set_input_files("#roll", str(roll))
+    page.locator("form.roll-form button[type=submit]").click()
+    impact_on_roll = page.locator("#impact-title").inner_text()
+    assert "新化县名册.jsonl" in impact_on_roll and "3 户" in impact_on_roll
+    impact_section = page.locator("section[aria-labelledby=impact-title]").inner_text()
+    assert "新化县（431322）" in impact_section and "长沙县" not in impact_section  # only the county that changes
+    shot(page, "06b-impact-on-an-uploaded-roll", full_page=True)
     page.goto(f"{server}/drafts/{draft_id}")
     page.locator(f"button[formaction$='/drafts/{draft_id}/approve']").click()
     assert re.search(r"版本\s*2|第\s*2\s*版", page.locator("main").inner_text())

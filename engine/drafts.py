@@ -21,7 +21,7 @@ from .load import load_files, parse_documents
 from .model import RulePack
 from .policy_tests import run_tests
 from .store import audit, now
-from .users import User, require
+from .users import User, in_scope, require
 from .versions import Version, pack_of, publish, version_files
 
 EDITABLE = ("editing", "rejected")
@@ -67,6 +67,15 @@ def get_draft(db: Database, draft_id: int) -> Draft:
     if not rows:
         raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
     return _draft(rows[0])
+
+
+def concerns(user: User, draft: Draft, pack: RulePack) -> bool:
+    """Whether a draft is one the user should see listed: their own, or one touching their jurisdiction
+    (a change above it, which they inherit, or below it, which they oversee); at province level, all."""
+    if draft.author == user.username or user.jurisdiction in (None, pack.root):
+        return True
+    return any(j in pack.jurisdictions and (in_scope(pack, user, j) or j in pack.chain(user.jurisdiction))
+               for j in draft.jurisdictions)
 
 
 def list_drafts(db: Database, status: str | None = None) -> list[Draft]:

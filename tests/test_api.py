@@ -454,6 +454,17 @@ def test_a_rejected_draft_goes_back_with_the_comment(api):
     assert [d["id"] for d in api.get("/drafts?status=rejected", "reviewer").get_json()["drafts"]] == [SUBMITTED_DRAFT]
 
 
+def test_the_draft_list_shows_the_drafts_that_concern_the_caller(api):
+    """Both of xinhua's drafts change 新化县 (431322, in 娄底市): seen there and above, not in 长沙."""
+    both = [SUBMITTED_DRAFT, EDITING_DRAFT]
+    for user in ("xinhua", "loudi", "loudi_reviewer", "reviewer", "province"):
+        assert [d["id"] for d in api.get("/drafts", user).get_json()["drafts"]] == both, user
+    for user in ("changsha", "changsha_reviewer"):
+        assert api.get("/drafts", user).get_json()["drafts"] == [], user
+        assert [d["id"] for d in api.get("/drafts?all=true", user).get_json()["drafts"]] == both, user
+    assert [d["id"] for d in api.get("/drafts?status=submitted", "loudi").get_json()["drafts"]] == [SUBMITTED_DRAFT]
+
+
 # -- 4. the OpenAPI document ---------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from engine import drafts
+from engine import drafts, versions
 from engine.errors import NotFound
 from engine.users import require
 
@@ -32,9 +32,15 @@ def create_draft() -> tuple[dict[str, Any], int]:
 
 @bp.get("/drafts")
 def list_drafts() -> dict[str, Any]:
-    """Drafts, newest first; ``?status=editing|submitted|approved|rejected``."""
-    require(current_user(), "draft.read")
-    return {"drafts": [d.to_dict() for d in drafts.list_drafts(get_db(), request.args.get("status") or None)]}
+    """Drafts, newest first: the caller's own and those touching their jurisdiction (every draft with
+    ``?all=true``); ``?status=editing|submitted|approved|rejected``."""
+    user = current_user()
+    require(user, "draft.read")
+    found = drafts.list_drafts(get_db(), request.args.get("status") or None)
+    if request.args.get("all", "").lower() not in ("true", "1", "yes"):
+        pack = versions.pack_of(get_db())[1]
+        found = [d for d in found if drafts.concerns(user, d, pack)]
+    return {"drafts": [d.to_dict() for d in found]}
 
 
 @bp.get("/drafts/<int:draft_id>")

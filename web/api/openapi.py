@@ -311,8 +311,10 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
         "/drafts": {
             "post": _op("drafts", "Create a draft from a version", (201, "DraftDetail"), "403 404 422",
                         request="DraftCreate"),
-            "get": _op("drafts", "Drafts, newest first", (200, "Drafts"), "403",
-                       params=(_query("status", "editing, submitted, approved or rejected"),))},
+            "get": _op("drafts", "Drafts, newest first: the caller's own and those touching their jurisdiction",
+                       (200, "Drafts"), "403",
+                       params=(_query("status", "editing, submitted, approved or rejected"),
+                               _query("all", "true: every draft, not only those concerning the caller")))},
         "/drafts/{id}": {"get": _op("drafts", "A draft with its changes", (200, "DraftDetail"), "403 404",
                                     params=(ID,))},
         "/drafts/{id}/parameters": {"put": _op(

@@ -13,7 +13,7 @@ from engine.amounts import format_amount
 from engine.compare import diff_packs
 from engine.errors import Conflict, DoudiError, InvalidInput, NotFound, PermissionDenied, Problem
 from engine.model import RulePack
-from engine.users import can, in_scope
+from engine.users import can
 
 from ..auth import permission_required
 from ..db import get_db
@@ -78,10 +78,7 @@ def may_decide(draft: drafts.Draft) -> bool:
 
 def concerns_me(draft: drafts.Draft, pack: RulePack) -> bool:
     """Drafts a user sees besides their own: those touching their jurisdiction (all, at province level)."""
-    if g.user.jurisdiction in (None, pack.root):
-        return True
-    return any(j in pack.jurisdictions and (in_scope(pack, g.user, j) or j in pack.chain(g.user.jurisdiction))
-               for j in draft.jurisdictions)
+    return drafts.concerns(g.user, draft, pack)
 
 
 def display(value: Any) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -35,18 +34,19 @@ def validator(name: str) -> Draft202012Validator:
 
 @cache
 def _fast(name: str) -> Any:
-    # fastjsonschema fills in defaults unless told not to: the caller's data must stay untouched; and it
-    # rewrites every "$ref" of the schema it is given to an absolute URI in place: give it a copy
-    return fastjsonschema.compile(copy.deepcopy(schema(name)), use_default=False)
+    # jsonschema-rs (compiled Rust) answers yes/no about 10× quicker than fastjsonschema and 100× quicker
+    # than jsonschema, which stays the one that explains a no (``problems``) with readable paths.
+    # Formats (dates) are checked like jsonschema's FORMAT_CHECKER does; it refuses NaN and infinities
+    # outright, which the household checks refuse too (by name).
+    return jsonschema_rs.Draft202012Validator(schema(name), validate_formats=True)
 
 
 def is_valid(name: str, instance: Any) -> bool:
-    """A fast yes/no (about 10× quicker than jsonschema); ``problems`` explains a no."""
+    """A fast yes/no; ``problems`` explains a no (also for values JSON cannot hold, such as a date object)."""
     try:
-        _fast(name)(instance)
-    except fastjsonschema.JsonSchemaException:
+        return bool(_fast(name).is_valid(instance))
+    except (ValueError, TypeError, OverflowError):
         return False
-    return True
 
 
 def json_path(error: ValidationError) -> str:

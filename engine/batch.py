@@ -8,6 +8,7 @@ pipeline, and workers are recycled now and then (durable-rules never gives memor
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gc
 import json
@@ -187,6 +188,9 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
     out_csv = target.suffix.lower() == ".csv"
     done = _complete_records(target, out_csv) if resume and target.exists() else 0
     summary = Summary(skipped=done)
+    if done:  # the summary (and the exit status) covers the whole roll, the records kept included
+        for record in _kept(target, out_csv):
+            summary.add_brief(record)
     mode = "a" if done else "w"
     with open(target, mode + "b") as sink:
         if out_csv and not done:
@@ -242,6 +246,20 @@ def _complete_records(target: Path, csv_output: bool) -> int:
             f.truncate(end)
     lines = data[:end].count(b"\n")
     return max(0, lines - 1) if csv_output else lines
+
+
+def _kept(target: Path, csv_output: bool) -> Iterator[Brief]:
+    """What the summary needs of each record already in a results file (before a resumed run)."""
+    with open(target, encoding="utf-8", newline="") as f:
+        if csv_output:
+            for row in csv.DictReader(f):
+                yield None if row.get("status") == "error" else \
+                    (row.get("review_action") or "None", int(float(row.get("dibao_monthly") or 0)))
+        else:
+            for line in f:
+                record = json.loads(line)
+                yield None if "error" in record else \
+                    (str(record["outputs"].get("review_action")), int(record["outputs"].get("dibao_monthly") or 0))
 
 
 def summarise_file(target: Path) -> dict[str, Any]:

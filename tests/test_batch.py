@@ -70,6 +70,9 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating(roll, tmp_path):
     assert partial.read_text(encoding="utf-8") == text
     assert summary.skipped == text[:cut].count("\n")
     assert summarise_file(partial)["households"] == 303
+    # the summary of the resumed run covers the whole roll, the records kept included
+    assert summary.as_dict() | {"skipped_resumed": 0} == summarise_file(partial)
+    assert summary.households == 303 and summary.errors == 3
 
 
 def test_csv_roll_with_several_members_per_household(pack, tmp_path):

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import durable_rules_engine as _core
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -133,7 +134,7 @@ def _match(facts: list[dict[str, Any]]) -> dict[str, set[int]]:
         f["sid"] = sid
     fired: dict[str, set[int]] = {name: set() for name in _RULES}
     try:
-        code, state = _core.assert_facts(handle, json.dumps(facts))
+        code, state = _core.assert_facts(handle, orjson.dumps(facts).decode())  # as the engine does
         if code != 0 and code != 1:  # 0 ok, 1 nothing matched; 2 = an identical fact seen twice
             raise RuntimeError(f"durable-rules assert_facts returned {code}")
         result = _core.start_action_for_state(handle, state)

@@ -197,12 +197,17 @@ class _Run:
             items = self.values[SCOPE_COLLECTION[rule.scope]]
             ent = target = items[idx]
             earlier = items[:idx] if cr.reads_earlier else None
-        env = Env(self.values, ent, earlier)
+        values = self.values
+        env = None
         result: dict[str, Any] = {}
         contested = cr.contested
         for var, compiled in cr.assignments:
             try:
-                value = compiled.fn(env)
+                if compiled.direct is not None:
+                    value = compiled.direct(values, ent, earlier or [])
+                else:
+                    env = env or Env(values, ent, earlier)
+                    value = compiled.fn(env)
             except (ArithmeticError, TypeError, KeyError, ValueError) as exc:
                 raise EvaluationError(
                     f"rule {rule.id} ({rule.file}:{rule.line}) could not compute {var}: {exc}",
@@ -224,7 +229,7 @@ class _Run:
             if self.trace:
                 result[var] = value
         if rule.reason and self.want_reasons:
-            self._reason(cr, env, idx)
+            self._reason(cr, env or Env(values, ent, earlier), idx)
         if self.trace:
             label = _label(rule.scope, ent, idx) if ent is not None else None
             self.steps.append(self._step(cr, ent, label, result))

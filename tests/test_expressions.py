@@ -131,6 +131,8 @@ def test_closure_computes_exact_values(compile_, env, source, value, type_):
     assert result == value
     assert type(result) is type(value)
     assert compiled.type == type_
+    direct = compiled.direct(env, None, [])  # the generated function computes the same, to the type
+    assert direct == value and type(direct) is type(value)
 
 
 def test_lookup_in_a_table_with_a_default(compile_, env):
@@ -148,6 +150,7 @@ def test_closure_for_an_entity_reads_the_entity_and_earlier_ones(compile_, env):
     claims = env["claims"]
     assert compiled.fn(Env(env, claims[1], claims[:1])) == 0  # 30000 − 25000 paid − 15000 granted < 0
     assert compiled.fn(Env(env, claims[1], [])) == 700
+    assert compiled.direct(env, claims[1], claims[:1]) == 0 and compiled.direct(env, claims[1], []) == 700
     assert compiled.reads_earlier is True
     assert ("claim", "member") in compiled.reads and ("household", "medical_aid_paid_ytd") in compiled.reads
 
@@ -162,6 +165,16 @@ def test_division_by_zero_is_an_error_at_run_time_not_a_crash_of_python(compile_
     env["household_size"] = 0
     with pytest.raises(ZeroDivisionError):
         compile_("countable_income / household_size").fn(Env(env))
+    with pytest.raises(ZeroDivisionError):
+        compile_("countable_income / household_size").direct(env, None, [])
+
+
+def test_the_generated_function_uses_its_own_names_for_loop_variables(compile_, env):
+    """A loop variable named like the function's own arguments cannot shadow them: it is renamed."""
+    for var in ("hh", "ent", "earlier", "_divide"):
+        compiled = compile_(f"sum({var}.income for {var} in members if {var}.counted) + countable_income")
+        assert compiled.direct is not None and compiled.direct(env, None, []) == Fraction(5400), var
+    assert compile_("count(m.age for m in members)").direct is None  # left to the closure, which reads m.age
 
 
 # -- conditions compile to durable-rules JSON ---------------------------------------------------------------

@@ -25,7 +25,16 @@ from .errors import DoudiError
 from .evaluate import evaluate_many
 from .load import load_files, load_pack
 from .model import RulePack
-from .rolls import Record, jsonl_chunks, lines_to_records, output_csv_header, output_csv_row, read_records
+from .rolls import (
+    Record,
+    jsonl_chunks,
+    jsonl_slices,
+    lines_to_records,
+    output_csv_header,
+    output_csv_row,
+    read_records,
+    slice_records,
+)
 
 CHUNK = 50  # households per durable-rules pass (measured best between 20 and 200)
 TASK = 500  # records per task handed to a worker (fewer, larger messages between processes)
@@ -138,9 +147,10 @@ def _init_worker(rules: str | dict[str, str]) -> None:
     tune_collector()
 
 
-# A chunk of records, or of JSONL lines (first line number, lines) that the worker turns into records:
-# the parent process only reads lines, so that it does not become the bottleneck of the workers.
-Chunk = list[Record] | tuple[int, list[str]]
+# A chunk of records; or of JSONL lines (first line number, lines); or, for worker processes, a block
+# of a JSONL file (path, first line number, byte offset, byte length) that the worker reads itself:
+# the parent process only finds the blocks, so that it does not become the bottleneck of the workers.
+Chunk = list[Record] | tuple[int, list[str]] | tuple[str, int, int, int]
 Task = tuple[Chunk, "dt.date | None", "int | None", bool]
 Done = tuple[bytes, list[Brief]]
 
@@ -148,7 +158,12 @@ Done = tuple[bytes, list[Brief]]
 def evaluate_chunk(pack: RulePack, task: Task) -> Done:
     """A chunk evaluated and written out: the output as UTF-8, and per record what the summary needs."""
     chunk, as_of, version, csv_out = task
-    records = lines_to_records(*chunk) if isinstance(chunk, tuple) else chunk
+    if isinstance(chunk, list):
+        records = chunk
+    elif len(chunk) == 4:
+        records = slice_records(Path(chunk[0]), *chunk[1:])
+    else:
+        records = lines_to_records(*chunk)
     results = [out for start in range(0, len(records), CHUNK)
                for out in evaluate_records(pack, records[start:start + CHUNK], as_of, version)]
     text = "".join(output_csv_row(r) if csv_out else dumps(r) + "\n" for r in results).encode("utf-8")
@@ -201,8 +216,10 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
             for _ in range(done):
                 next(records, None)
             chunks = _chunks(records, TASK)
-        else:
+        elif workers == 1:
             chunks = jsonl_chunks(source, TASK, skip=done)
+        else:
+            chunks = ((str(source), *block) for block in jsonl_slices(source, TASK, skip=done))
         tasks = ((chunk, as_of, version, out_csv) for chunk in chunks)
         for text, brief in _results(rules, tasks, workers, own_process):
             sink.write(text)

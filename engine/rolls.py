@@ -101,6 +101,38 @@ def jsonl_chunks(path: Path, size: int, skip: int = 0) -> Iterator[tuple[int, li
             number += len(lines)
 
 
+def jsonl_slices(path: Path, size: int, skip: int = 0) -> Iterator[tuple[int, int, int]]:
+    """A JSONL roll as (number of the first line, byte offset, byte length) of blocks of up to ``size`` lines.
+
+    What the parent process of a multi-worker ``doudi batch`` hands out: the workers read and decode
+    the bytes themselves (``slice_records``), so the parent neither decodes nor copies the roll.
+    """
+    with open(path, "rb") as f:
+        number = offset = 0
+        while skip:
+            line = f.readline()
+            if not line:
+                return
+            number, offset = number + 1, offset + len(line)
+            if line.strip():
+                skip -= 1
+        while lines := list(itertools.islice(f, size)):
+            length = sum(map(len, lines))
+            yield number + 1, offset, length
+            number, offset = number + len(lines), offset + length
+
+
+def slice_records(path: Path, first: int, offset: int, length: int) -> list[Record]:
+    """The records of one block of ``jsonl_slices``."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    lines = [line.decode("utf-8", errors="replace") for line in data.split(b"\n")]
+    if data.endswith(b"\n"):
+        lines.pop()
+    return lines_to_records(first, lines)
+
+
 def lines_to_records(first: int, lines: list[str]) -> list[Record]:
     """The records of consecutive JSONL lines starting at line ``first`` (blank lines skipped)."""
     return [Record(first + i, None, text=line) for i, line in enumerate(lines) if line.strip()]

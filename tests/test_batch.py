@@ -11,7 +11,7 @@ from households import synth_households
 
 from engine import evaluate
 from engine.batch import run_batch, summarise_file
-from engine.rolls import read_records
+from engine.rolls import jsonl_slices, read_records, slice_records
 
 AS_OF = dt.date(2019, 6, 30)
 
@@ -59,20 +59,40 @@ def test_every_good_result_and_one_error_per_bad_line(pack, roll, tmp_path, work
     assert summary.dibao_monthly_total == sum(r["outputs"]["dibao_monthly"] for r in good)
 
 
-def test_an_interrupted_run_resumes_without_losing_or_repeating(roll, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_interrupted_run_resumes_without_losing_or_repeating(roll, tmp_path, workers):
     source, _ = roll
     full, partial = tmp_path / "full.jsonl", tmp_path / "partial.jsonl"
     run_batch(HUNAN, source, full, as_of=AS_OF, workers=1)
     text = full.read_text(encoding="utf-8")
     cut = text.index("\n", len(text) // 2) + 40  # half the records, then a torn line
     partial.write_text(text[:cut], encoding="utf-8")
-    summary = run_batch(HUNAN, source, partial, as_of=AS_OF, workers=1, resume=True)
+    summary = run_batch(HUNAN, source, partial, as_of=AS_OF, workers=workers, resume=True)
     assert partial.read_text(encoding="utf-8") == text
     assert summary.skipped == text[:cut].count("\n")
     assert summarise_file(partial)["households"] == 303
     # the summary of the resumed run covers the whole roll, the records kept included
     assert summary.as_dict() | {"skipped_resumed": 0} == summarise_file(partial)
     assert summary.households == 303 and summary.errors == 3
+
+
+def test_workers_read_their_own_blocks_of_the_roll_line_for_line(tmp_path):
+    """Blank lines, Windows line ends and a byte that is not UTF-8 keep their line numbers in every block."""
+    good = json.dumps({"household_id": "十", "county": "430626", "members": [{"id": "m1", "age": 70}]},
+                      ensure_ascii=False).encode()
+    path = tmp_path / "roll.jsonl"
+    path.write_bytes(b"\n".join([good, b"", good + b"\r", b"{\xff}", good, b"   ", good]) + b"\n")
+    blocks = list(jsonl_slices(path, 3))
+    assert [first for first, _, _ in blocks] == [1, 4, 7]
+    records = [r for block in blocks for r in slice_records(path, *block)]
+    assert [r.line for r in records] == [1, 3, 4, 5, 7]
+    assert [r.line for r in read_records(path)] == [1, 3, 4, 5, 7]
+    assert [r.parsed().household_id for r in records] == ["十", "十", None, "十", "十"]
+    assert [b[0] for b in jsonl_slices(path, 3, skip=2)] == [4, 7]  # resuming after two records
+    two = tmp_path / "two.jsonl"
+    run_batch(HUNAN, path, two, as_of=AS_OF, workers=2)
+    assert [(r["line"], "error" in r) for r in _records(two)] == [(1, False), (3, False), (4, True), (5, False),
+                                                                 (7, False)]
 
 
 def test_csv_roll_with_several_members_per_household(pack, tmp_path):

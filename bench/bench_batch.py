@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from engine import evaluate, load_pack  # noqa: E402
 from engine.batch import TASK, evaluate_chunk, run_batch, tune_collector  # noqa: E402
 from engine.evaluate import evaluate_many  # noqa: E402
-from engine.rolls import jsonl_chunks  # noqa: E402
+from engine.rolls import jsonl_slices  # noqa: E402
 from engine.synth import synth_households  # noqa: E402
 
 AS_OF = dt.date(2019, 6, 30)
@@ -117,10 +117,9 @@ def _memory_marks(path: str, total: int) -> list[tuple[int, float, float]]:
     marks, done = [], 0
     step = max(1, total // 10)
     while done < total:
-        for first, lines in jsonl_chunks(Path(path), TASK):
-            lines = lines[:total - done]
-            evaluate_chunk(pack, ((first, lines), AS_OF, None, False))
-            before, done = done, done + len(lines)
+        for block in jsonl_slices(Path(path), TASK):
+            _, briefs = evaluate_chunk(pack, ((path, *block), AS_OF, None, False))
+            before, done = done, done + len(briefs)
             if done // step > before // step:
                 marks.append((done, _status_mb("VmRSS"), _status_mb("VmHWM")))
             if done >= total:

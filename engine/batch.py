@@ -15,7 +15,7 @@ import json
 import multiprocessing
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,23 +25,21 @@ from .errors import DoudiError
 from .evaluate import evaluate_many
 from .load import load_files, load_pack
 from .model import RulePack
-from .rolls import (
-    Record,
-    jsonl_chunks,
-    jsonl_slices,
-    lines_to_records,
-    output_csv_header,
-    output_csv_row,
-    read_records,
-    slice_records,
-)
+from .rolls import Record, in_chunks, jsonl_slices, output_csv_header, output_csv_row, read_records, slice_records
 
 CHUNK = 50  # households per durable-rules pass (measured best between 20 and 200)
 TASK = 500  # records per task handed to a worker (fewer, larger messages between processes)
 RECYCLE_AFTER = 2000  # chunks a worker evaluates before it is replaced
 
 
-Brief = tuple[str, int] | None
+Brief = tuple[str, int] | None  # what the summary needs of an output record: None for an error
+
+
+def brief_of(record: dict[str, Any]) -> Brief:
+    """The review action and the monthly dibao of an output record, or None for an error record."""
+    if "error" in record:
+        return None
+    return str(record["outputs"].get("review_action")), int(record["outputs"].get("dibao_monthly") or 0)
 
 
 @dataclass
@@ -56,14 +54,10 @@ class Summary:
 
     def add(self, record: dict[str, Any]) -> None:
         """Count an output record."""
-        if "error" in record:
-            self.add_brief(None)
-        else:
-            out = record["outputs"]
-            self.add_brief((str(out.get("review_action")), int(out.get("dibao_monthly") or 0)))
+        self.add_brief(brief_of(record))
 
     def add_brief(self, brief: Brief) -> None:
-        """Count a record by what a worker reports of it: None for an error, else (review action, monthly dibao)."""
+        """Count a record by what a worker reports of it (``brief_of``)."""
         self.households += 1
         if brief is None:
             self.errors += 1
@@ -147,10 +141,10 @@ def _init_worker(rules: str | dict[str, str]) -> None:
     tune_collector()
 
 
-# A chunk of records; or of JSONL lines (first line number, lines); or, for worker processes, a block
-# of a JSONL file (path, first line number, byte offset, byte length) that the worker reads itself:
-# the parent process only finds the blocks, so that it does not become the bottleneck of the workers.
-Chunk = list[Record] | tuple[int, list[str]] | tuple[str, int, int, int]
+# A chunk of records (CSV), or a block of a JSONL file (path, first line number, byte offset, byte
+# length) that the worker reads itself: the parent process only finds the blocks, so that it does
+# not become the bottleneck of the workers.
+Chunk = list[Record] | tuple[str, int, int, int]
 Task = tuple[Chunk, "dt.date | None", "int | None", bool]
 Done = tuple[bytes, list[Brief]]
 
@@ -158,35 +152,15 @@ Done = tuple[bytes, list[Brief]]
 def evaluate_chunk(pack: RulePack, task: Task) -> Done:
     """A chunk evaluated and written out: the output as UTF-8, and per record what the summary needs."""
     chunk, as_of, version, csv_out = task
-    if isinstance(chunk, list):
-        records = chunk
-    elif len(chunk) == 4:
-        records = slice_records(Path(chunk[0]), *chunk[1:])
-    else:
-        records = lines_to_records(*chunk)
-    results = [out for start in range(0, len(records), CHUNK)
-               for out in evaluate_records(pack, records[start:start + CHUNK], as_of, version)]
+    records = chunk if isinstance(chunk, list) else slice_records(Path(chunk[0]), *chunk[1:])
+    results = [out for part in in_chunks(records, CHUNK) for out in evaluate_records(pack, part, as_of, version)]
     text = "".join(output_csv_row(r) if csv_out else dumps(r) + "\n" for r in results).encode("utf-8")
-    brief: list[Brief] = [None if "error" in r else
-                          (str(r["outputs"].get("review_action")), int(r["outputs"].get("dibao_monthly") or 0))
-                          for r in results]
-    return text, brief
+    return text, [brief_of(r) for r in results]
 
 
 def _work(task: Task) -> Done:
     assert _WORKER_PACK is not None
     return evaluate_chunk(_WORKER_PACK, task)
-
-
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for r in records:
-        chunk.append(r)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *, as_of: dt.date | None = None,
@@ -215,9 +189,7 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
             records = read_records(source)
             for _ in range(done):
                 next(records, None)
-            chunks = _chunks(records, TASK)
-        elif workers == 1:
-            chunks = jsonl_chunks(source, TASK, skip=done)
+            chunks = in_chunks(records, TASK)
         else:
             chunks = ((str(source), *block) for block in jsonl_slices(source, TASK, skip=done))
         tasks = ((chunk, as_of, version, out_csv) for chunk in chunks)
@@ -274,15 +246,12 @@ def _kept(target: Path, csv_output: bool) -> Iterator[Brief]:
                     (row.get("review_action") or "None", int(float(row.get("dibao_monthly") or 0)))
         else:
             for line in f:
-                record = json.loads(line)
-                yield None if "error" in record else \
-                    (str(record["outputs"].get("review_action")), int(record["outputs"].get("dibao_monthly") or 0))
+                yield brief_of(json.loads(line))
 
 
 def summarise_file(target: Path) -> dict[str, Any]:
-    """Re-read a JSONL output file into a summary (used by tests and by resumed runs)."""
+    """Re-read a JSONL output file into a summary."""
     summary = Summary()
-    with open(target, encoding="utf-8") as f:
-        for line in f:
-            summary.add(json.loads(line))
+    for brief in _kept(target, csv_output=False):
+        summary.add_brief(brief)
     return summary.as_dict()

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -22,6 +21,7 @@ from .decision import Decision, dumps, plain
 from .errors import DoudiError
 from .evaluate import evaluate_many, parameter_index, parse_date
 from .model import DatedValue, Parameter, RulePack, Text
+from .rolls import in_chunks
 
 # Fields whose change can alter an evaluation's outputs; labels, titles, references, reasons and
 # documents cannot, so a change to them alone leaves every county unaffected.
@@ -341,7 +341,7 @@ def impact(old: RulePack, new: RulePack, households: Iterable[dict[str, Any]], a
     on = parse_date(as_of)
     reach = _counties_to_evaluate(old, new, on) if skip_unaffected else None
     tally = _Tally(top)
-    for batch in _chunks(households, chunk):
+    for batch in in_chunks(households, chunk):
         before = evaluate_many(old, batch, on, reasons=False)
         picked = [i for i, h in enumerate(batch) if reach is None or _county(h) in reach]
         after = dict(zip(picked, evaluate_many(new, [batch[i] for i in picked], on, reasons=False), strict=True)
@@ -367,12 +367,6 @@ def _counties_to_evaluate(old: RulePack, new: RulePack, on: dt.date) -> set[str]
         if values[0] != values[1]:
             out.add(code)
     return out
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(items)
-    while batch := list(itertools.islice(it, size)):
-        yield batch
 
 
 def _county(household: Any) -> str:

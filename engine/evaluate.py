@@ -11,6 +11,7 @@ assertion (``evaluate_many``).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import OrderedDict
 from fractions import Fraction
 from typing import Any
@@ -25,6 +26,7 @@ from .jurisdictions import ParameterIndex
 from .model import RulePack
 from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Plan, Stage
 
+_ENTITY_THEN_RULE = operator.itemgetter(0, 1)  # (entity position, rule order, rule): order of application
 _PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 
@@ -117,17 +119,13 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                     else:
                         todo.extend((p, cr.order, cr) for p in range(len(run.values[SCOPE_COLLECTION[cr.rule.scope]])))
                 if len(todo) > 1:
-                    todo.sort(key=_entity_then_rule)
+                    todo.sort(key=_ENTITY_THEN_RULE)
                 try:
                     for position, _, cr in todo:
                         run.apply(cr, position)
                 except EvaluationError as exc:
                     results[i] = exc
                     del live[i]
-
-
-def _entity_then_rule(item: tuple[int, int, CompiledRule]) -> tuple[int, int]:
-    return item[0], item[1]
 
 
 class _Run:

@@ -156,12 +156,9 @@ def build_plan(pack: RulePack) -> Plan:
     steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level],
                   [cr for cr in compiled if cr.level == level and cr.condition is None])
              for level in range(max((cr.level for cr in compiled), default=-1) + 1)]
-    writers: dict[tuple[str, str], int] = {}
+    writers = _writers(compiled)
     for cr in compiled:
-        for var, _ in cr.assignments:
-            writers[(cr.rule.scope, var)] = writers.get((cr.rule.scope, var), 0) + 1
-    for cr in compiled:
-        cr.contested = frozenset(var for var, _ in cr.assignments if writers[(cr.rule.scope, var)] > 1)
+        cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled), defaults,
                 {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled}, fields,
                 flatteners(fields))
@@ -255,6 +252,15 @@ def fact_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]
     return namespace["build"]
 
 
+def _writers(rules: list[CompiledRule]) -> dict[tuple[str, str], list[CompiledRule]]:
+    """The rules that set each (scope, variable)."""
+    out: dict[tuple[str, str], list[CompiledRule]] = {}
+    for cr in rules:
+        for var, _ in cr.assignments:
+            out.setdefault((cr.rule.scope, var), []).append(cr)
+    return out
+
+
 def _key_reads(keys: dict[str, Symbol]) -> set[tuple[str, str]]:
     """The values behind a condition's fact keys (a null flag reads its value)."""
     return {(sym.scope, sym.name[:-6] if sym.kind == "null-flag" else sym.name) for sym in keys.values()}
@@ -267,10 +273,7 @@ def _inline_conditions(pack: RulePack, symbols: dict[tuple[str, str], Symbol], r
     sets it to ``True``: it is true exactly when one of those conditions holds, so matching the
     conditions themselves decides the reading rule as soon as their own inputs are final.
     """
-    setters: dict[tuple[str, str], list[CompiledRule]] = {}
-    for cr in rules:
-        for var, _ in cr.assignments:
-            setters.setdefault((cr.rule.scope, var), []).append(cr)
+    setters = _writers(rules)
     done: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Symbol]] | None] = {}
     conditions: dict[str, tuple[dict[str, Any], dict[str, Symbol]]] = {}
     busy: set[str] = set()
@@ -310,10 +313,7 @@ def _inline_conditions(pack: RulePack, symbols: dict[tuple[str, str], Symbol], r
 
 
 def _assign_levels(rules: list[CompiledRule], reads: Callable[[CompiledRule], set[tuple[str, str]]]) -> None:
-    writers: dict[tuple[str, str], list[CompiledRule]] = {}
-    for cr in rules:
-        for var, _ in cr.assignments:
-            writers.setdefault((cr.rule.scope, var), []).append(cr)
+    writers = _writers(rules)
     state: dict[str, int] = {}  # 1 visiting, 2 done
 
     def visit(cr: CompiledRule, path: list[str]) -> int:

@@ -21,13 +21,15 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .decision import dumps
 from .errors import HouseholdError, Problem
+
+T = TypeVar("T")
 
 HOUSEHOLD_COLUMNS = {
     "household_id": ("household_id",), "county": ("county",), "registered_poor": ("registered_poor",),
@@ -82,30 +84,19 @@ def read_records(path: Path) -> Iterator[Record]:
         yield from _read_jsonl(path)
 
 
-def jsonl_chunks(path: Path, size: int, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
-    """A JSONL roll as (number of its first line, up to ``size`` lines) after ``skip`` records, unparsed.
-
-    What ``doudi batch`` hands its workers: a blank line is no record (``lines_to_records`` drops it).
-    """
-    with open(path, encoding="utf-8", errors="replace") as f:
-        number = 0
-        while skip:
-            line = f.readline()
-            if not line:
-                return
-            number += 1
-            if line.strip():
-                skip -= 1
-        while lines := list(itertools.islice(f, size)):
-            yield number + 1, lines
-            number += len(lines)
+def in_chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def jsonl_slices(path: Path, size: int, skip: int = 0) -> Iterator[tuple[int, int, int]]:
     """A JSONL roll as (number of the first line, byte offset, byte length) of blocks of up to ``size`` lines.
 
-    What the parent process of a multi-worker ``doudi batch`` hands out: the workers read and decode
-    the bytes themselves (``slice_records``), so the parent neither decodes nor copies the roll.
+    What ``doudi batch`` hands its workers: they read and decode the bytes themselves
+    (``slice_records``), so the parent process neither decodes nor copies the roll. Lines end at
+    ``\\n`` only, as ``count_records`` counts them; a blank line is no record.
     """
     with open(path, "rb") as f:
         number = offset = 0
@@ -127,15 +118,10 @@ def slice_records(path: Path, first: int, offset: int, length: int) -> list[Reco
     with open(path, "rb") as f:
         f.seek(offset)
         data = f.read(length)
-    lines = [line.decode("utf-8", errors="replace") for line in data.split(b"\n")]
+    lines = data.decode("utf-8", errors="replace").split("\n")
     if data.endswith(b"\n"):
         lines.pop()
-    return lines_to_records(first, lines)
-
-
-def lines_to_records(first: int, lines: list[str]) -> list[Record]:
-    """The records of consecutive JSONL lines starting at line ``first`` (blank lines skipped)."""
-    return [Record(first + i, None, text=line) for i, line in enumerate(lines) if line.strip()]
+    return [Record(first + i, None, text=line) for i, line in enumerate(lines) if line.strip()]  # parsed later
 
 
 def count_records(path: Path) -> int:
@@ -147,8 +133,8 @@ def count_records(path: Path) -> int:
 
 
 def _read_jsonl(path: Path) -> Iterator[Record]:
-    for first, lines in jsonl_chunks(path, 1000):
-        yield from lines_to_records(first, lines)  # parsed by the worker that evaluates it
+    for block in jsonl_slices(path, 1000):
+        yield from slice_records(path, *block)
 
 
 def _no_constant(name: str) -> Any:

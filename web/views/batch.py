@@ -28,7 +28,7 @@ from engine.errors import DoudiError
 from engine.evaluate import evaluate
 from engine.facts import check
 from engine.model import RulePack
-from engine.rolls import Record, count_records, output_csv_header, output_csv_row, read_records
+from engine.rolls import Record, count_records, in_chunks, output_csv_header, output_csv_row, read_records
 from engine.store import audit, now, open_db
 from engine.users import User, in_scope
 
@@ -139,17 +139,6 @@ def _jobs_of(username: str) -> list[Job]:
     return list(found.values())
 
 
-def _chunks(records: Iterator[Record]) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _in_chinese(pack: RulePack, record: Record, out: dict[str, Any], as_of: dt.date) -> None:
     """Add the Chinese message of an error record (the engine's output records carry the English one)."""
     exc: DoudiError | None = record.error
@@ -195,7 +184,7 @@ def _run(job: Job, pack: RulePack, user: User, database: str) -> None:
     try:
         job.total = count_records(job.source)
         with open(job.target, "w", encoding="utf-8") as sink:
-            for chunk in _chunks(read_records(job.source)):
+            for chunk in in_chunks(read_records(job.source), CHUNK):
                 results = evaluate_chunk(pack, user, chunk, job.as_of, job.version)
                 sink.write("".join(dumps(r) + "\n" for r in results))
                 for r in results:

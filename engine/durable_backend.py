@@ -15,7 +15,12 @@ durable-rules 2.0.28 has traps (see the project notes); this wrapper closes each
 * values arrive as ints, bools, strings or short floats, never Decimal (see expressions.encode_for_durable);
 * a rule whose '$or' condition is satisfied by several branches is activated once per branch;
   each (rule, fact) pair is reported once;
-* compiled rulesets are kept in a bounded cache and deleted from the core when evicted.
+* compiled rulesets are kept in a bounded cache and deleted from the core when evicted;
+* deleting a session in which no action ever started frees two pointers the core never
+  initialised (``context.messages``, ``context.stateFact`` of a fresh state slot): a segfault or
+  ``free(): invalid pointer`` whenever the slot's memory was recycled from the C heap. Every
+  session therefore first asserts a sentinel fact that a sentinel rule (added to every ruleset)
+  matches, and completes that action before anything else can fail.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ _RULE = re.compile(r'\{"([^"]+)":')
 _KEY = re.compile(r'"k":\s*"([^"]*)"')
 _NOT_HANDLED = 1
 _OBSERVED = 2
+SENTINEL = "doudi_sentinel"  # rule name and fact property: no pack rule is called that or reads it
+_SENTINEL_RULE = {"all": [{"m": {SENTINEL: True}}]}
 
 
 def _json(facts: list[dict[str, Any]]) -> str:
@@ -58,8 +65,11 @@ class DurableError(RuntimeError):
 class _Ruleset:
     def __init__(self, name: str, definition: dict[str, Any]):
         self.name = name
+        if SENTINEL in definition:
+            raise DurableError(f"ruleset {name}: the rule name {SENTINEL} is reserved")
         try:
-            self.handle = _core.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+            self.handle = _core.create_ruleset(name, json.dumps({**definition, SENTINEL: _SENTINEL_RULE},
+                                                                ensure_ascii=False))
         except _core.error as exc:
             raise DurableError(f"durable-rules refused ruleset {name}: {exc}") from None
 
@@ -96,6 +106,7 @@ class Session:
             f["sid"] = sid
         handle = self._rs.handle
         try:
+            _prime(handle, sid)
             try:
                 code, state = _core.assert_facts(handle, _json(facts))
             except _core.error as exc:
@@ -128,6 +139,16 @@ class Session:
             following = _core.complete_and_start_action(handle, state)
             result = (None, following) if following else None
         return fired
+
+
+def _prime(handle: int, sid: str) -> None:
+    """Start and complete one action in the fresh session ``sid`` (the sentinel), so that its state's
+    action context is initialised before the state can be deleted (see the module's docstring)."""
+    code, state = _core.assert_fact(handle, f'{{"sid": "{sid}", "{SENTINEL}": true}}')
+    if code != 0 or not _core.start_action_for_state(handle, state):
+        raise DurableError(f"durable-rules did not fire the sentinel rule (code {code})")
+    if _core.complete_and_start_action(handle, state):
+        raise DurableError("durable-rules fired more than the sentinel rule on the sentinel fact")
 
 
 @contextmanager

@@ -5,8 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # quicktions.Fraction has the interface of fractions.Fraction; mypy checks against that
+    from fractions import Fraction
+else:  # the same exact rationals, compiled: about 9× quicker (amounts are computed for every household)
+    from quicktions import Fraction
+
+__all__ = ["Fraction", "apply_bands", "exact", "format_amount", "json_number", "round_half_up", "simplest"]
 
 
 def exact(raw: Any) -> int | Fraction:

@@ -13,10 +13,9 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
-from .amounts import json_number
+from .amounts import Fraction, json_number
 from .decision import Decision, dumps, plain
 from .errors import DoudiError
 from .evaluate import evaluate_many, parameter_index, parse_date

@@ -6,10 +6,9 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
-from .amounts import json_number
+from .amounts import Fraction, json_number
 from .model import Text
 
 

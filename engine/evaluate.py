@@ -13,18 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections import OrderedDict
-from fractions import Fraction
 from typing import Any
 
 from . import facts
-from .amounts import format_amount
+from .amounts import Fraction, format_amount
 from .decision import Decision, TraceStep, plain
 from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex
 from .model import RulePack
-from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Plan, Stage
+from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Gate, Plan, Stage
 
 _ENTITY_THEN_RULE = operator.itemgetter(0, 1)  # (entity position, rule order, rule): order of application
 _PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
@@ -103,13 +102,7 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
     with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
         for step in plan.steps:
             if step.stage is not None:
-                batch: list[dict[str, Any]] = []
-                for i, run in live.items():
-                    run.facts(step.stage, i, batch)
-                for rule_name, key in session.match(batch) if batch else ():
-                    cr = by_durable[rule_name]
-                    run_id, _, where = key.partition("|")
-                    fired[int(run_id)].setdefault(cr.level, []).append((int(where), cr.order, cr))
+                _match(session, step.stage, by_durable, live, fired, results)
             level, always = step.level, step.always
             for i, run in list(live.items()):
                 todo = fired[i].pop(level, [])
@@ -126,6 +119,72 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                 except EvaluationError as exc:
                     results[i] = exc
                     del live[i]
+
+
+def _match(session: Any, stage: Stage, by_durable: dict[str, CompiledRule | Gate], live: dict[int, _Run],
+           fired: dict[int, dict[int, list[tuple[int, int, CompiledRule]]]],
+           results: list[Decision | DoudiError | _Run]) -> None:
+    """Decide the conditions of ``stage`` for every live household; add what fired to ``fired``.
+
+    Facts whose values durable-rules has matched before (in this chunk or, through the stage's
+    ``Memo``, in an earlier one) are not asserted again. An entity rule with a gate fires for an
+    entity only if its gate fired for the household.
+    """
+    opened: set[tuple[int, Gate]] = set()
+    gated: list[tuple[int, int, CompiledRule]] = []
+
+    def admit(i: int, position: int, crs: tuple[CompiledRule | Gate, ...] | list[CompiledRule | Gate]) -> None:
+        levels = fired[i]
+        for cr in crs:
+            if isinstance(cr, Gate):
+                opened.add((i, cr))
+            elif cr.gate is None:
+                levels.setdefault(cr.level, []).append((position, cr.order, cr))
+            else:
+                gated.append((i, position, cr))
+
+    batch: list[dict[str, Any]] = []
+    waiting: list[tuple[str, tuple[Any, ...], list[tuple[int, int]]]] = []  # per fact in batch: who needs it
+    for scope, memo in stage.memos.items():
+        table, lookups, hits = memo.table, 0, 0
+        asked: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+        for i, run in list(live.items()):
+            try:
+                contents = run.contents(stage, scope)
+            except EvaluationError as exc:
+                results[i] = exc
+                del live[i]
+                continue
+            for position, content in contents:
+                if table is not None:
+                    lookups += 1
+                    known = table.get(content)
+                    if known is not None:
+                        hits += 1
+                        admit(i, position, known)
+                        continue
+                    who = asked.get(content)
+                    if who is not None:
+                        who.append((i, position))
+                        continue
+                    asked[content] = who = []
+                else:
+                    who = []
+                who.append((i, position))
+                waiting.append((scope, content, who))
+                batch.append(stage.fact(scope, content, str(len(batch))))
+        memo.count(lookups, hits)
+    if batch:
+        matched: list[list[CompiledRule | Gate]] = [[] for _ in batch]
+        for rule_name, key in session.match(batch):
+            matched[int(key)].append(by_durable[rule_name])
+        for (scope, content, who), crs in zip(waiting, matched, strict=True):
+            stage.memos[scope].store(content, tuple(crs))
+            for i, position in who:
+                admit(i, position, crs)
+    for i, position, cr in gated:
+        if (i, cr.gate) in opened:
+            fired[i].setdefault(cr.level, []).append((position, cr.order, cr))
 
 
 class _Run:
@@ -149,24 +208,22 @@ class _Run:
         self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
         self._set_by: dict[tuple[int, str], str] = {}
 
-    def facts(self, stage: Stage, run: int, batch: list[dict[str, Any]]) -> None:
-        """Append this household's facts for ``stage`` (only the values its conditions read).
+    def contents(self, stage: Stage, scope: str) -> list[tuple[int, tuple[Any, ...]]]:
+        """(position, fact content) of this household's facts of ``scope`` for ``stage``.
 
-        A fact's key is ``run|position``: the household is position -1, an entity its index.
+        The household is position -1, an entity its index. A value that cannot be handed to
+        durable-rules raises EvaluationError naming it.
         """
-        values = self.values
-        for scope, build in stage.builders.items():
-            try:
-                if scope == "household":
-                    batch.append(build(values, None, f"{run}|-1"))
-                else:
-                    for i, ent in enumerate(values[SCOPE_COLLECTION[scope]]):
-                        batch.append(build(values, ent, f"{run}|{i}"))
-            except ValueError:  # say which value could not be encoded
-                fields = stage.fields[scope]
-                for ent in [None] if scope == "household" else values[SCOPE_COLLECTION[scope]]:
-                    self._fact(stage.index, scope, "", fields, ent)
-                raise
+        values, build = self.values, stage.builders[scope]
+        try:
+            if scope == "household":
+                return [(-1, build(values, None))]
+            return [(i, build(values, ent)) for i, ent in enumerate(values[SCOPE_COLLECTION[scope]])]
+        except ValueError:  # say which value could not be encoded
+            fields = stage.fields[scope]
+            for ent in [None] if scope == "household" else values[SCOPE_COLLECTION[scope]]:
+                self._fact(stage.index, scope, "", fields, ent)
+            raise
 
     def _fact(self, stage: int, scope: str, key: str, fields: list[tuple[str, bool, str, str]],
               ent: dict[str, Any] | None) -> dict[str, Any]:

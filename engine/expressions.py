@@ -17,10 +17,9 @@ import datetime as dt
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
-from .amounts import apply_bands, round_half_up, simplest
+from .amounts import Fraction, apply_bands, round_half_up, simplest
 
 SCOPES = ("household", "member", "claim", "incident")
 COLLECTIONS = {"members": "member", "claims": "claim", "incidents": "incident"}

@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from . import schemas
-from .amounts import exact
+from .amounts import Fraction, exact
 from .errors import Problem, RulePackError
 from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
 from .source import Node, line_at, parse_yaml

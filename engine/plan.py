@@ -19,6 +19,7 @@ every entity of its scope. The stage's facts carry only the values its condition
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,8 +52,24 @@ class CompiledRule:
     apply_reads: set[tuple[str, str]] = field(default_factory=set)  # what its assignments and reason read
     reads_earlier: bool = False
     contested: frozenset[str] = frozenset()  # variables it sets that other rules set too
+    gate: Gate | None = None  # its household part, matched on the household fact (see _split_gates)
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Gate:
+    """The household part of entity rules' conditions: a durable rule of its own, on the household fact.
+
+    An entity rule fires for an entity when its gate fired for the household and the rest of its
+    condition for the entity (a join on the household, as a Rete beta node would do it).
+    """
+
+    name: str
+    condition: dict[str, Any]
+    keys: dict[str, Symbol]
+    level: int = -1  # never applied: it only admits entity firings
+    gate: None = None
 
 
 @dataclass
@@ -64,9 +81,53 @@ class Stage:
     keys: dict[str, dict[str, Symbol]] = field(default_factory=dict)
     # per scope: (fact key, read from the entity?, value name, type) — "null" marks a missing-value flag
     fields: dict[str, list[tuple[str, bool, str, str]]] = field(default_factory=dict)
-    # per scope: builder(household values, entity or None, key) -> the fact (see fact_builder)
-    builders: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, str], dict[str, Any]]] = \
+    # per scope: content(household values, entity or None) -> the fact's values (see content_builder)
+    builders: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]]] = \
         field(default_factory=dict)
+    memos: dict[str, Memo] = field(default_factory=dict)  # per scope: what durable-rules decided
+
+    def fact(self, scope: str, content: tuple[Any, ...], key: str) -> dict[str, Any]:
+        """The durable-rules fact of ``content`` (a value None is left out: a missing value)."""
+        fact: dict[str, Any] = {"stage": self.index, "scope": scope, "k": key}
+        for (dkey, *_), value in zip(self.fields[scope], content, strict=True):
+            if value is not None:
+                fact[dkey] = value
+        return fact
+
+
+class Memo:
+    """The rules durable-rules fired for each distinct fact content of one stage and scope.
+
+    Every durable rule of a pack matches a single fact, so whether it fires for a fact depends on
+    the fact's values alone, never on the other facts of the session: a fact whose values were
+    matched before is not asserted again; its rules are taken from here. Most member facts repeat
+    (age, student, disability, the county's age limits), household facts with their incomes rarely
+    do: a memo that hits less than half the time after ``TRIAL`` lookups switches itself off. At
+    ``LIMIT`` entries it starts again empty (memory stays bounded). Only speed depends on it.
+    """
+
+    TRIAL = 4096
+    LIMIT = 32_768
+
+    def __init__(self) -> None:
+        self.table: dict[tuple[Any, ...], tuple[CompiledRule | Gate, ...]] | None = {}
+        self.lookups = 0
+        self.hits = 0
+
+    def count(self, lookups: int, hits: int) -> None:
+        """Record a stage's lookups and hits; switch off a memo that does not pay."""
+        if self.table is None:
+            return
+        self.lookups += lookups
+        self.hits += hits
+        if self.lookups >= self.TRIAL and self.hits * 2 < self.lookups:
+            self.table = None
+        elif len(self.table) > self.LIMIT:
+            self.table.clear()
+
+    def store(self, content: tuple[Any, ...], fired: tuple[CompiledRule | Gate, ...]) -> None:
+        if self.table is not None:
+            self.table[content] = fired
 
 
 @dataclass
@@ -90,7 +151,7 @@ class Plan:
     definition: dict[str, Any]
     defaults: dict[str, dict[str, Any]]
     by_name: dict[str, CompiledRule]
-    by_durable: dict[str, CompiledRule]
+    by_durable: dict[str, CompiledRule | Gate]
     fact_fields: Fields
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
 
@@ -134,6 +195,7 @@ def build_plan(pack: RulePack) -> Plan:
     _inline_conditions(pack, symbols, compiled)
     _assign_levels(compiled, lambda cr: cr.apply_reads | cr.cond_reads)  # inlining never adds a cycle
     _assign_stages(compiled)
+    gates = _split_gates(compiled)
     stages: dict[int, Stage] = {}
     for cr in compiled:
         if cr.stage is None:
@@ -141,13 +203,16 @@ def build_plan(pack: RulePack) -> Plan:
         st = stages.setdefault(cr.stage, Stage(cr.stage))
         st.rules.setdefault(cr.rule.scope, []).append(cr)
         st.keys.setdefault(cr.rule.scope, {}).update(cr.keys)
+        if cr.gate is not None:
+            st.keys.setdefault("household", {}).update(cr.gate.keys)
     for st in stages.values():
         for scope, keys in st.keys.items():
             st.fields[scope] = [(key, key.startswith("e_"), sym.name[:-6] if sym.kind == "null-flag" else sym.name,
                                  "null" if sym.kind == "null-flag" else sym.type) for key, sym in keys.items()]
             if len(keys) > 240:  # durable-rules refuses facts with more than 255 properties
                 raise RulePackError(f"stage {st.index} needs {len(keys)} values in one {scope} fact (limit 240)")
-            st.builders[scope] = fact_builder(st.index, scope, st.fields[scope])
+            st.builders[scope] = content_builder(st.index, scope, st.fields[scope])
+            st.memos[scope] = Memo()
     defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
@@ -159,8 +224,8 @@ def build_plan(pack: RulePack) -> Plan:
     writers = _writers(compiled)
     for cr in compiled:
         cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
-    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled), defaults,
-                {cr.rule.id: cr for cr in compiled}, {cr.name: cr for cr in compiled}, fields,
+    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled, gates), defaults,
+                {cr.rule.id: cr for cr in compiled}, {**{cr.name: cr for cr in compiled}, **gates}, fields,
                 flatteners(fields))
 
 
@@ -224,32 +289,41 @@ def _assignable(target: str, value: str) -> bool:
     return target == "int" and value == "int"
 
 
-def fact_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]]
-                 ) -> Callable[[dict[str, Any], dict[str, Any] | None, str], dict[str, Any]]:
-    """A function that builds the durable-rules fact of ``scope`` for ``stage``, generated for its fields.
+def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]]
+                    ) -> Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]]:
+    """A function giving the values of the durable-rules fact of ``scope`` for ``stage``, one per field.
 
-    It does what a loop over ``fields`` calling ``encode_for_durable`` would do, unrolled (facts are
-    built for every household at every stage). Names from the pack appear only as string literals
-    (``repr``). A value that cannot be encoded raises ValueError; the caller reports which one.
+    Generated for the fields: it does what a loop over ``fields`` calling ``encode_for_durable``
+    would do, unrolled (facts are built for every household at every stage). None stands for a
+    value the fact leaves out; lists become tuples, so that the content can key a ``Memo``. Names
+    from the pack appear only as string literals (``repr``). A value that cannot be encoded raises
+    ValueError; the caller reports which one.
     """
-    lines = [f"    fact = {{'stage': {stage!r}, 'scope': {scope!r}, 'k': key}}"]
-    for dkey, from_entity, name, type_ in fields:
+    lines, names = [], []
+    for i, (_, from_entity, name, type_) in enumerate(fields):
         source = "ent" if from_entity else "values"
         lines.append(f"    v = {source}[{name!r}]")
         if type_ == "null":
-            lines.append(f"    fact[{dkey!r}] = v is None")
-            continue
-        if type_ == "money":
-            convert = f"v * 100 if v.__class__ is int else encode({type_!r}, v)"
-        elif type_ in ("int", "bool", "str", "number"):
-            convert = f"v if v.__class__ in PLAIN else encode({type_!r}, v)"
+            lines.append(f"    c{i} = v is None")
         else:
-            convert = f"encode({type_!r}, v)"
-        lines.append(f"    if v is not None: fact[{dkey!r}] = {convert}")
-    source = "def build(values, ent, key):\n" + "\n".join(lines) + "\n    return fact\n"
-    namespace: dict[str, Any] = {"encode": encode_for_durable, "PLAIN": (bool, int, str)}
+            if type_ == "money":
+                convert = f"v * 100 if v.__class__ is int else encode({type_!r}, v)"
+            elif type_ in ("int", "bool", "str", "number"):
+                convert = f"v if v.__class__ in PLAIN else encode({type_!r}, v)"
+            else:
+                convert = f"encode({type_!r}, v)"
+            lines.append(f"    c{i} = None if v is None else {convert}")
+        names.append(f"c{i}")
+    source = ("def content(values, ent):\n" + "\n".join(lines)
+              + f"\n    return ({', '.join(names)}{',' if len(names) == 1 else ''})\n")
+    namespace: dict[str, Any] = {"encode": _hashable_encoding, "PLAIN": (bool, int, str)}
     exec(compile(source, f"<facts of stage {stage}, {scope}>", "exec"), namespace)  # noqa: S102 - our own text
-    return namespace["build"]
+    return namespace["content"]
+
+
+def _hashable_encoding(type_: str, value: Any) -> Any:
+    encoded = encode_for_durable(type_, value)
+    return tuple(encoded) if encoded.__class__ is list else encoded
 
 
 def _writers(rules: list[CompiledRule]) -> dict[tuple[str, str], list[CompiledRule]]:
@@ -382,10 +456,70 @@ def _assign_stages(rules: list[CompiledRule]) -> None:
         cr.condition = {"$and": [{"stage": stage}, {"scope": cr.rule.scope}, cr.condition]}
 
 
-def _definition(rules: list[CompiledRule]) -> dict[str, Any]:
+def _split_gates(rules: list[CompiledRule]) -> dict[str, Gate]:
+    """Move the household part of entity rules' conditions into gates (by durable rule name).
+
+    ``dibao.safety_net and member.student != none`` needs, matched on one member fact, the household's
+    incomes and assets in every member's fact: member facts then differ from household to household
+    and each must be asserted. Split at the top-level ``$and``, the conjuncts that read only household
+    values are matched once on the household fact (one gate per distinct household part), the rest
+    on the entity's fact, which repeats across households (and is then not asserted again, see
+    ``Memo``). A missing value still fails its conjunct, so the split decides exactly the same.
+    """
+    gates: dict[str, Gate] = {}
+    for cr in rules:
+        if cr.condition is None or cr.rule.scope == "household":
+            continue
+        stage, scope, condition = cr.condition["$and"]
+        conjuncts = _conjuncts(condition)
+        household = [c for c in conjuncts if all(f.startswith("h_") for f in _fields_of(c))]
+        if not household:
+            continue
+        rest = [c for c in conjuncts if not any(c is h for h in household)]
+        part: dict[str, Any] = household[0] if len(household) == 1 else {"$and": household}
+        text = json.dumps([stage, part], sort_keys=True)
+        gate = next((g for g in gates.values() if json.dumps([g.condition["$and"][0], g.condition["$and"][2]],
+                                                            sort_keys=True) == text), None)
+        if gate is None:
+            used = _fields_of(part)
+            gate = Gate(f"g{len(gates):03d}_stage{stage['stage']}", {"$and": [stage, {"scope": "household"}, part]},
+                        {k: sym for k, sym in cr.keys.items() if k in used})
+            gates[gate.name] = gate
+        used = set().union(*map(_fields_of, rest)) if rest else set()
+        cr.gate = gate
+        cr.keys = {k: sym for k, sym in cr.keys.items() if k in used}
+        cr.condition = {"$and": [stage, scope, *rest]}
+    return gates
+
+
+def _conjuncts(condition: dict[str, Any]) -> list[dict[str, Any]]:
+    if list(condition) == ["$and"]:
+        return [c for part in condition["$and"] for c in _conjuncts(part)]
+    return [condition]
+
+
+def _fields_of(condition: Any) -> set[str]:
+    """The fact properties a durable-rules condition reads."""
+    found: set[str] = set()
+    if isinstance(condition, dict):
+        for key, value in condition.items():
+            if key == "$m":
+                found.add(value)
+                continue
+            if not key.startswith("$"):
+                found.add(key)
+            found |= _fields_of(value)
+    elif isinstance(condition, list):
+        for item in condition:
+            found |= _fields_of(item)
+    return found
+
+
+def _definition(rules: list[CompiledRule], gates: dict[str, Gate]) -> dict[str, Any]:
     """The durable-rules ruleset: one durable rule per YAML rule with a condition, matching facts of its stage."""
     # cap: one action message carries every fact the rule matched, instead of one message per fact
-    return {cr.name: {"all": [{"m": cr.condition}], "cap": 1000} for cr in rules if cr.condition is not None}
+    return {**{cr.name: {"all": [{"m": cr.condition}], "cap": 1000} for cr in rules if cr.condition is not None},
+            **{g.name: {"all": [{"m": g.condition}], "cap": 1000} for g in gates.values()}}
 
 
 def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> list[Problem]:

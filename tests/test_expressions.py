@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from fractions import Fraction
 
 import pytest
 
+from engine.amounts import Fraction
 from engine.expressions import Compiler, Env, ExpressionError, Symbol, durable_key, encode_for_durable
 
 SINCE_REVIEW = {"$sub": {"$l": {"$m": "h_as_of"}, "$r": {"$m": "h_last_review"}}}  # as_of - last_review

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from conftest import HUNAN
 
-from engine import evaluate
+from engine import durable_backend, evaluate, load_pack
+from engine.evaluate import evaluate_many
 from engine.expressions import negate_condition
 from engine.load import load_files, read_files
+from engine.plan import Memo
+from engine.synth import synth_households
 
 EXTRA = """\
 kind: rules
@@ -17,6 +22,8 @@ variables:
   graded: {scope: member, type: bool, default: false, label: {zh: 有等级, en: Graded}}
   not_graded: {scope: member, type: bool, default: false, label: {zh: 无等级, en: Not graded}}
   elderly_head: {type: bool, default: false, label: {zh: 老年户主, en: Elderly head}}
+  poor_elder: {scope: member, type: bool, default: false, label: {zh: 贫困户老人, en: Elder of a poor household}}
+  poor_or_elder: {scope: member, type: bool, default: false, label: {zh: 贫困户或老人, en: Poor or elder}}
 rules:
   - id: planning.graded
     for_each: member
@@ -35,6 +42,18 @@ rules:
     reference: test
     when: not annual_review_due and registered_poor
     set: {elderly_head: true}
+  - id: planning.poor_elder
+    for_each: member
+    title: {zh: 测试, en: Test}
+    reference: test
+    when: registered_poor and age >= 60
+    set: {poor_elder: true}
+  - id: planning.poor_or_elder
+    for_each: member
+    title: {zh: 测试, en: Test}
+    reference: test
+    when: registered_poor or age >= 60
+    set: {poor_or_elder: true}
 """
 
 
@@ -82,3 +101,64 @@ def test_negating_a_condition():
     cond = {"$and": [{"e_x__null": False}, {"$gte": {"e_x": 3}}, {"e_k": "a"}, {"$neq": {"e_y": 1}}]}
     assert negate_condition(cond) == {"$or": [{"e_x__null": True}, {"$lt": {"e_x": 3}}, {"$neq": {"e_k": "a"}},
                                               {"e_y": 1}]}
+
+
+def test_the_household_part_of_entity_conditions_is_matched_once_on_the_household_fact(pack):
+    student = pack.plan.by_name["education.student"]
+    assert student.gate is not None
+    assert not any(key.startswith("h_") for key in student.keys)  # member facts carry no household values
+    stage = next(s for s in pack.plan.stages if s.index == student.stage)
+    assert sorted(key for key, *_ in stage.fields["member"]) == ["e_in_prison", "e_student"]
+    # the five programme rules of entities share the safety-net test: one gate
+    entity_rules = ["education.student", "claim.amount", "claim.major_disease", "claim.other_disease",
+                    "incident.amount"]
+    assert {pack.plan.by_name[r].gate for r in entity_rules} == {student.gate}
+
+
+def test_a_gated_entity_rule_fires_only_where_both_parts_hold():
+    pack = _pack_with_extra_rules()
+    assert pack.plan.by_name["planning.poor_elder"].gate is not None
+    assert pack.plan.by_name["planning.poor_or_elder"].gate is None  # an 'or' is not split
+    household = {"household_id": "g", "county": "430626", "registered_poor": True, "last_review": "2019-01-01",
+                 "members": [{"id": "old", "age": 70}, {"id": "young", "age": 30}]}
+    decision = evaluate(pack, household, "2019-06-30")
+    assert _fired(decision, "planning.poor_elder") == ["old"]
+    assert _fired(decision, "planning.poor_or_elder") == ["old", "young"]
+    household["registered_poor"] = False
+    decision = evaluate(pack, household, "2019-06-30")
+    assert _fired(decision, "planning.poor_elder") == []
+    assert _fired(decision, "planning.poor_or_elder") == ["old"]
+
+
+def test_facts_matched_before_are_not_asserted_again_and_decide_the_same(monkeypatch):
+    pack = load_pack(HUNAN)  # a fresh plan: empty memos
+    counties = [c.code for c in pack.counties()]
+    households = list(synth_households(counties, 300, 7, dt.date(2019, 6, 30)))
+    asserted: list[int] = []
+    match = durable_backend.Session.match
+    monkeypatch.setattr(durable_backend.Session, "match",
+                        lambda self, facts: asserted.append(len(facts)) or match(self, facts))
+    first = [d.to_dict() for d in evaluate_many(pack, households, "2019-06-30")]
+    first_facts, asserted[:] = sum(asserted), []
+    again = [d.to_dict() for d in evaluate_many(pack, households, "2019-06-30")]
+    assert again == first
+    assert sum(asserted) == 0  # every fact of these households is known now
+    for stage in pack.plan.stages:
+        for memo in stage.memos.values():
+            memo.table = None
+    asserted[:] = []
+    unmemoised = [d.to_dict() for d in evaluate_many(pack, households, "2019-06-30")]
+    assert unmemoised == first
+    assert sum(asserted) > first_facts
+
+
+def test_a_memo_that_does_not_pay_switches_itself_off_and_a_full_one_starts_again():
+    memo = Memo()
+    memo.count(Memo.TRIAL, Memo.TRIAL // 2 - 1)
+    assert memo.table is None
+    memo = Memo()
+    memo.count(Memo.TRIAL, Memo.TRIAL)
+    assert memo.table is not None
+    memo.table.update({(i,): () for i in range(Memo.LIMIT + 1)})
+    memo.count(1, 1)
+    assert memo.table == {}

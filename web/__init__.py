@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from engine.amounts import json_number
+from engine.amounts import Fraction, json_number
 
 RULES = Path(__file__).resolve().parent.parent / "rules" / "hunan"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 from typing import Any
 
 import yaml
@@ -13,7 +12,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from flask_babel import gettext as _
 
 from engine import drafts, versions
-from engine.amounts import format_amount
+from engine.amounts import Fraction, format_amount
 from engine.compare import diff_packs
 from engine.errors import Conflict, DoudiError, InvalidInput
 from engine.evaluate import parameter_index

@@ -445,14 +445,15 @@ def run_batch(source: Path, target: Path, as_of: dt.date) -> int:
     validated. Returns the number of records written.
     """
     day = as_of.isoformat()
+    encode = json.JSONEncoder(ensure_ascii=False, default=_default).encode  # built once, as doudi's
     written = 0
     with open(source, encoding="utf-8") as lines, open(target, "w", encoding="utf-8") as out:
         chunk: list[tuple[int, dict]] = []
 
         def flush() -> None:
             results = evaluate_batch([h for _, h in chunk], as_of)
-            out.write("".join(json.dumps({"line": n, "household_id": h["household_id"], "county": h["county"],
-                                          "as_of": day, "outputs": o}, ensure_ascii=False, default=_default) + "\n"
+            out.write("".join(encode({"line": n, "household_id": h["household_id"], "county": h["county"],
+                                      "as_of": day, "outputs": o}) + "\n"
                               for (n, h), o in zip(chunk, results, strict=True)))
             chunk.clear()
 

@@ -60,8 +60,13 @@ def json_number(value: Any) -> int | Decimal:
     """A number as a decision shows it: an int when whole, else 2 decimals rounded half up."""
     if isinstance(value, int):
         return value
-    q = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value)
-    q = q.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if isinstance(value, Fraction):  # in whole fen, half away from zero, by integer arithmetic
+        num, den = value.numerator, value.denominator
+        fen = (abs(num) * 200 + den) // (2 * den)
+        if num < 0:
+            fen = -fen
+        return fen // 100 if fen % 100 == 0 else Decimal(fen).scaleb(-2)
+    q = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return int(q) if q == q.to_integral_value() else q
 
 

@@ -84,6 +84,11 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_default)  # built once: one record per household
+
+
 def dumps(data: Any, indent: int | None = None) -> str:
     """JSON text of engine data (Decimal amounts become JSON numbers with at most 2 decimals)."""
+    if indent is None:
+        return _ENCODER.encode(data)
     return json.dumps(data, ensure_ascii=False, indent=indent, default=_default)

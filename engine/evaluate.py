@@ -21,7 +21,7 @@ from .decision import Decision, TraceStep, plain
 from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
-from .jurisdictions import ParameterIndex
+from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
 from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Gate, Plan, Stage
 
@@ -75,7 +75,7 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
     for household in households:
         try:
             hh = facts.prepare(pack, household, plan.flatten)
-            results.append(_Run(pack, plan, hh, index.resolve_all(hh.county, on), on, trace, reasons))
+            results.append(_Run(pack, plan, hh, *index.in_force(hh.county, on), on, trace, reasons))
         except DoudiError as exc:
             results.append(exc)
     runs = [(i, r) for i, r in enumerate(results) if isinstance(r, _Run)]
@@ -190,12 +190,12 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, CompiledRule | Gate
 class _Run:
     """The working state of one household's evaluation."""
 
-    def __init__(self, pack: RulePack, plan: Plan, hh: facts.Household, params: dict[str, Any],
-                 on: dt.date, trace: bool, reasons: bool):
+    def __init__(self, pack: RulePack, plan: Plan, hh: facts.Household, params: dict[str, Resolved],
+                 param_values: dict[str, Any], on: dt.date, trace: bool, reasons: bool):
         self.pack, self.plan, self.params, self.trace, self.want_reasons = pack, plan, params, trace, reasons
         self.household_id, self.county = hh.household_id, hh.county
         values = dict(hh.values)
-        values.update((name, r.value) for name, r in params.items())
+        values.update(param_values)
         values["as_of"] = on
         values.update(plan.defaults["household"])
         for scope, collection in SCOPE_COLLECTION.items():
@@ -331,16 +331,8 @@ class _Run:
         return {"zh": [r[2] for r in ordered], "en": [r[3] for r in ordered]}
 
     def outputs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, spec in self.pack.outputs.items():
-            if isinstance(spec, str):
-                out[name] = plain(self.values[spec])
-            elif "each" in spec:
-                out[name] = [{f: plain(item[src] if src in item else self.values[src])
-                              for f, src in spec["fields"].items()} for item in self.values[spec["each"]]]
-            else:
-                out[name] = {f: plain(self.values[src]) for f, src in spec.items()}
-        return out
+        assert self.plan.outputs is not None
+        return self.plan.outputs(self.values)
 
 
 def _label(scope: str, ent: dict[str, Any], idx: int) -> str:

@@ -36,7 +36,7 @@ class ParameterIndex:
             by_key.setdefault((v.parameter, v.jurisdiction), []).append(v)
         self._entries = {k: sorted(vs, key=lambda v: v.start) for k, vs in by_key.items()}
         self._starts = {k: [v.start for v in vs] for k, vs in self._entries.items()}
-        self._cache: OrderedDict[tuple[str, dt.date], dict[str, Resolved]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, dt.date], tuple[dict[str, Resolved], dict[str, Any]]] = OrderedDict()
         self._cache_size = cache_size
 
     def own_entry(self, parameter: str, code: str, on: dt.date) -> DatedValue | None:
@@ -57,6 +57,10 @@ class ParameterIndex:
 
     def resolve_all(self, code: str, on: dt.date) -> dict[str, Resolved]:
         """Every parameter in force for a county on a date; an error names each one missing."""
+        return self.in_force(code, on)[0]
+
+    def in_force(self, code: str, on: dt.date) -> tuple[dict[str, Resolved], dict[str, Any]]:
+        """``resolve_all``, and the same as a plain name -> value dict (both cached: do not change them)."""
         key = (code, on)
         hit = self._cache.get(key)
         if hit is not None:
@@ -83,10 +87,10 @@ class ParameterIndex:
                          path="as_of", details={"parameters": missing, "jurisdiction": code})],
                 message_zh=f"{code} {name} 在 {on.isoformat()} 没有有效的参数取值",
             )
-        self._cache[key] = out
+        both = self._cache[key] = (out, {name: r.value for name, r in out.items()})
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return out
+        return both
 
     def change_dates(self, parameter: str, codes: list[str]) -> list[dt.date]:
         """Every date on which the value of ``parameter`` may change for any of ``codes``."""

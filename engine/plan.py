@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import schemas
+from .decision import plain
 from .errors import Problem, RulePackError
 from .expressions import Compiled, Compiler, ExpressionError, Symbol, encode_for_durable
 from .facts import Fields, Flattener, fact_fields, flatteners
@@ -85,14 +86,12 @@ class Stage:
     builders: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]]] = \
         field(default_factory=dict)
     memos: dict[str, Memo] = field(default_factory=dict)  # per scope: what durable-rules decided
+    # per scope: fact(content, key) -> the durable-rules fact (see content_builder)
+    makers: dict[str, Callable[[tuple[Any, ...], str], dict[str, Any]]] = field(default_factory=dict)
 
     def fact(self, scope: str, content: tuple[Any, ...], key: str) -> dict[str, Any]:
         """The durable-rules fact of ``content`` (a value None is left out: a missing value)."""
-        fact: dict[str, Any] = {"stage": self.index, "scope": scope, "k": key}
-        for (dkey, *_), value in zip(self.fields[scope], content, strict=True):
-            if value is not None:
-                fact[dkey] = value
-        return fact
+        return self.makers[scope](content, key)
 
 
 class Memo:
@@ -154,6 +153,7 @@ class Plan:
     by_durable: dict[str, CompiledRule | Gate]
     fact_fields: Fields
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
+    outputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # values -> SPEC §8 outputs
 
 
 def symbol_table(pack: RulePack) -> dict[tuple[str, str], Symbol]:
@@ -211,7 +211,7 @@ def build_plan(pack: RulePack) -> Plan:
                                  "null" if sym.kind == "null-flag" else sym.type) for key, sym in keys.items()]
             if len(keys) > 240:  # durable-rules refuses facts with more than 255 properties
                 raise RulePackError(f"stage {st.index} needs {len(keys)} values in one {scope} fact (limit 240)")
-            st.builders[scope] = content_builder(st.index, scope, st.fields[scope])
+            st.builders[scope], st.makers[scope] = content_builder(st.index, scope, st.fields[scope])
             st.memos[scope] = Memo()
     defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}
     for (scope, name), v in pack.variables.items():
@@ -226,7 +226,7 @@ def build_plan(pack: RulePack) -> Plan:
         cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled, gates), defaults,
                 {cr.rule.id: cr for cr in compiled}, {**{cr.name: cr for cr in compiled}, **gates}, fields,
-                flatteners(fields))
+                flatteners(fields), output_builder(pack.outputs))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:
@@ -289,22 +289,25 @@ def _assignable(target: str, value: str) -> bool:
     return target == "int" and value == "int"
 
 
-def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]]
-                    ) -> Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]]:
-    """A function giving the values of the durable-rules fact of ``scope`` for ``stage``, one per field.
+def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]]) -> tuple[
+        Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]],
+        Callable[[tuple[Any, ...], str], dict[str, Any]]]:
+    """Two functions generated for the fields of ``scope``'s facts at ``stage``: content and fact.
 
-    Generated for the fields: it does what a loop over ``fields`` calling ``encode_for_durable``
-    would do, unrolled (facts are built for every household at every stage). None stands for a
-    value the fact leaves out; lists become tuples, so that the content can key a ``Memo``. Names
-    from the pack appear only as string literals (``repr``). A value that cannot be encoded raises
+    ``content(values, entity)`` gives the fact's values, one per field, as a loop over ``fields``
+    calling ``encode_for_durable`` would, unrolled (facts are needed for every household at every
+    stage). None stands for a value the fact leaves out; lists become tuples, so that the content
+    can key a ``Memo``. ``fact(content, key)`` makes the durable-rules fact of a content. Names from
+    the pack appear only as string literals (``repr``). A value that cannot be encoded raises
     ValueError; the caller reports which one.
     """
-    lines, names = [], []
-    for i, (_, from_entity, name, type_) in enumerate(fields):
+    lines, names, fact_lines = [], [], []
+    for i, (dkey, from_entity, name, type_) in enumerate(fields):
         source = "ent" if from_entity else "values"
         lines.append(f"    v = {source}[{name!r}]")
         if type_ == "null":
             lines.append(f"    c{i} = v is None")
+            fact_lines.append(f"    f[{dkey!r}] = c{i}")
         else:
             if type_ == "money":
                 convert = f"v * 100 if v.__class__ is int else encode({type_!r}, v)"
@@ -313,12 +316,42 @@ def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, s
             else:
                 convert = f"encode({type_!r}, v)"
             lines.append(f"    c{i} = None if v is None else {convert}")
+            fact_lines.append(f"    if c{i} is not None: f[{dkey!r}] = c{i}")
         names.append(f"c{i}")
-    source = ("def content(values, ent):\n" + "\n".join(lines)
-              + f"\n    return ({', '.join(names)}{',' if len(names) == 1 else ''})\n")
+    unpacked = f"{', '.join(names)}{',' if len(names) == 1 else ''}"
+    head = f"    f = {{'stage': {stage!r}, 'scope': {scope!r}, 'k': key}}"
+    source = "\n".join(["def content(values, ent):", *lines, f"    return ({unpacked})", "",
+                        "def fact(content, key):", *([f"    {unpacked} = content"] if names else []), head,
+                        *fact_lines, "    return f", ""])
     namespace: dict[str, Any] = {"encode": _hashable_encoding, "PLAIN": (bool, int, str)}
     exec(compile(source, f"<facts of stage {stage}, {scope}>", "exec"), namespace)  # noqa: S102 - our own text
-    return namespace["content"]
+    return namespace["content"], namespace["fact"]
+
+
+def output_builder(outputs: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A function from an evaluation's values to the pack's outputs (as ``decision.plain`` shows them).
+
+    Generated for the pack's ``outputs``, as ``fact_builder`` is for facts; names from the pack
+    appear only as string literals.
+    """
+    def shown(source: str) -> str:
+        return f"plain({source})"
+
+    lines = ["def outputs(values):", "    out = {}"]
+    for name, spec in outputs.items():
+        if isinstance(spec, str):
+            lines.append(f"    out[{name!r}] = {shown(f'values[{spec!r}]')}")
+        elif "each" in spec:
+            fields = ", ".join(f"{f!r}: {shown(f'item[{src!r}] if {src!r} in item else values[{src!r}]')}"
+                               for f, src in spec["fields"].items())
+            lines.append(f"    out[{name!r}] = [{{{fields}}} for item in values[{spec['each']!r}]]")
+        else:
+            fields = ", ".join(f"{f!r}: {shown(f'values[{src!r}]')}" for f, src in spec.items())
+            lines.append(f"    out[{name!r}] = {{{fields}}}")
+    lines.append("    return out\n")
+    namespace: dict[str, Any] = {"plain": plain}
+    exec(compile("\n".join(lines), "<outputs>", "exec"), namespace)  # noqa: S102 - our own text
+    return namespace["outputs"]
 
 
 def _hashable_encoding(type_: str, value: Any) -> Any:

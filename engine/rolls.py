@@ -69,7 +69,7 @@ class Record:
         if self.text is None:
             return self
         try:
-            data = json.loads(self.text, parse_constant=_no_constant)
+            data = _DECODER.decode(self.text)
         except (json.JSONDecodeError, ValueError) as exc:
             return Record(self.line, None, _bad(self.line, "(line)", f"invalid JSON: {exc}", "JSON 格式错误"))
         hid = data.get("household_id") if isinstance(data, dict) else None
@@ -139,6 +139,9 @@ def _read_jsonl(path: Path) -> Iterator[Record]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # NaN and Infinity are not numbers; built once
 
 
 def _bad(line: int, path: str, message: str, zh: str) -> HouseholdError:

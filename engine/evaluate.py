@@ -105,12 +105,16 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                 _match(session, step.stage, by_durable, live, fired, results)
             level, always = step.level, step.always
             for i, run in list(live.items()):
-                todo = fired[i].pop(level, [])
-                for cr in always:  # no condition: the household, or every entity of the scope
-                    if cr.rule.scope == "household":
-                        todo.append((-1, cr.order, cr))
-                    else:
-                        todo.extend((p, cr.order, cr) for p in range(len(run.values[SCOPE_COLLECTION[cr.rule.scope]])))
+                todo = fired[i].pop(level, None)
+                if always:  # no condition: the household, or every entity of the scope
+                    todo = todo or []
+                    for cr in always:
+                        if cr.collection is None:
+                            todo.append((-1, cr.order, cr))
+                        else:
+                            todo.extend([(p, cr.order, cr) for p in range(len(run.values[cr.collection]))])
+                if not todo:
+                    continue
                 if len(todo) > 1:
                     todo.sort(key=_ENTITY_THEN_RULE)
                 try:
@@ -245,6 +249,26 @@ class _Run:
 
     def apply(self, cr: CompiledRule, idx: int) -> None:
         """Compute the assignments of a rule that fired for this household (idx -1) or entity ``idx``."""
+        if cr.quick is not None and not self.trace:
+            values = self.values
+            if idx < 0:
+                ent = target = None
+            else:
+                items = values[cr.collection]  # type: ignore[index]
+                ent = target = items[idx]
+            try:
+                earlier = items[:idx] if cr.reads_earlier else []
+                for var, direct in cr.quick:
+                    value = direct(values, ent, earlier)
+                    if value.__class__ is Fraction and value.denominator == 1:
+                        value = int(value)
+                    (values if target is None else target)[var] = value
+            except (ArithmeticError, TypeError, KeyError, ValueError):
+                pass  # computed again below, to say which assignment failed and why
+            else:
+                if cr.rule.reason and self.want_reasons:
+                    self._reason(cr, Env(values, ent, earlier if cr.reads_earlier else None), idx)
+                return
         rule = cr.rule
         if idx < 0:
             ent, earlier, target = None, None, self.values

@@ -54,6 +54,9 @@ class CompiledRule:
     reads_earlier: bool = False
     contested: frozenset[str] = frozenset()  # variables it sets that other rules set too
     gate: Gate | None = None  # its household part, matched on the household fact (see _split_gates)
+    collection: str | None = None  # members, claims or incidents for an entity rule
+    # (variable, generated function) of every assignment, when all have one and no other rule sets them
+    quick: tuple[tuple[str, Callable[..., Any]], ...] | None = None
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
 
@@ -205,13 +208,16 @@ def build_plan(pack: RulePack) -> Plan:
         st.keys.setdefault(cr.rule.scope, {}).update(cr.keys)
         if cr.gate is not None:
             st.keys.setdefault("household", {}).update(cr.gate.keys)
+    # durable-rules copies a whole fact into the message of every rule it fires: short property names
+    short = {key: f"v{n}" for n, key in enumerate(sorted({k for st in stages.values() for ks in st.keys.values()
+                                                           for k in ks}))}
     for st in stages.values():
         for scope, keys in st.keys.items():
             st.fields[scope] = [(key, key.startswith("e_"), sym.name[:-6] if sym.kind == "null-flag" else sym.name,
                                  "null" if sym.kind == "null-flag" else sym.type) for key, sym in keys.items()]
             if len(keys) > 240:  # durable-rules refuses facts with more than 255 properties
                 raise RulePackError(f"stage {st.index} needs {len(keys)} values in one {scope} fact (limit 240)")
-            st.builders[scope], st.makers[scope] = content_builder(st.index, scope, st.fields[scope])
+            st.builders[scope], st.makers[scope] = content_builder(st.index, scope, st.fields[scope], short)
             st.memos[scope] = Memo()
     defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}
     for (scope, name), v in pack.variables.items():
@@ -224,8 +230,11 @@ def build_plan(pack: RulePack) -> Plan:
     writers = _writers(compiled)
     for cr in compiled:
         cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
-    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled, gates), defaults,
-                {cr.rule.id: cr for cr in compiled}, {**{cr.name: cr for cr in compiled}, **gates}, fields,
+        cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
+        if not cr.contested and all(c.direct is not None for _, c in cr.assignments):
+            cr.quick = tuple((var, c.direct) for var, c in cr.assignments)  # type: ignore[misc]
+    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled, gates, short),
+                defaults, {cr.rule.id: cr for cr in compiled}, {**{cr.name: cr for cr in compiled}, **gates}, fields,
                 flatteners(fields), output_builder(pack.outputs))
 
 
@@ -289,7 +298,8 @@ def _assignable(target: str, value: str) -> bool:
     return target == "int" and value == "int"
 
 
-def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]]) -> tuple[
+def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]],
+                    short: dict[str, str]) -> tuple[
         Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]],
         Callable[[tuple[Any, ...], str], dict[str, Any]]]:
     """Two functions generated for the fields of ``scope``'s facts at ``stage``: content and fact.
@@ -297,7 +307,8 @@ def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, s
     ``content(values, entity)`` gives the fact's values, one per field, as a loop over ``fields``
     calling ``encode_for_durable`` would, unrolled (facts are needed for every household at every
     stage). None stands for a value the fact leaves out; lists become tuples, so that the content
-    can key a ``Memo``. ``fact(content, key)`` makes the durable-rules fact of a content. Names from
+    can key a ``Memo``. ``fact(content, key)`` makes the durable-rules fact of a content, its
+    properties called by their ``short`` names. Names from
     the pack appear only as string literals (``repr``). A value that cannot be encoded raises
     ValueError; the caller reports which one.
     """
@@ -307,7 +318,7 @@ def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, s
         lines.append(f"    v = {source}[{name!r}]")
         if type_ == "null":
             lines.append(f"    c{i} = v is None")
-            fact_lines.append(f"    f[{dkey!r}] = c{i}")
+            fact_lines.append(f"    f[{short[dkey]!r}] = c{i}")
         else:
             if type_ == "money":
                 convert = f"v * 100 if v.__class__ is int else encode({type_!r}, v)"
@@ -316,7 +327,7 @@ def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, s
             else:
                 convert = f"encode({type_!r}, v)"
             lines.append(f"    c{i} = None if v is None else {convert}")
-            fact_lines.append(f"    if c{i} is not None: f[{dkey!r}] = c{i}")
+            fact_lines.append(f"    if c{i} is not None: f[{short[dkey]!r}] = c{i}")
         names.append(f"c{i}")
     unpacked = f"{', '.join(names)}{',' if len(names) == 1 else ''}"
     head = f"    f = {{'stage': {stage!r}, 'scope': {scope!r}, 'k': key}}"
@@ -548,11 +559,22 @@ def _fields_of(condition: Any) -> set[str]:
     return found
 
 
-def _definition(rules: list[CompiledRule], gates: dict[str, Gate]) -> dict[str, Any]:
-    """The durable-rules ruleset: one durable rule per YAML rule with a condition, matching facts of its stage."""
+def _definition(rules: list[CompiledRule], gates: dict[str, Gate], short: dict[str, str]) -> dict[str, Any]:
+    """The durable-rules ruleset: one durable rule per YAML rule with a condition, matching facts of its stage.
+
+    Fact properties are called by their ``short`` names.
+    """
+    def renamed(condition: Any) -> Any:
+        if isinstance(condition, dict):
+            return {short.get(k, k): short.get(v, v) if k == "$m" else renamed(v) for k, v in condition.items()}
+        if isinstance(condition, list):
+            return [renamed(c) for c in condition]
+        return condition
+
     # cap: one action message carries every fact the rule matched, instead of one message per fact
-    return {**{cr.name: {"all": [{"m": cr.condition}], "cap": 1000} for cr in rules if cr.condition is not None},
-            **{g.name: {"all": [{"m": g.condition}], "cap": 1000} for g in gates.values()}}
+    matched: list[tuple[str, Any]] = [(cr.name, cr.condition) for cr in rules if cr.condition is not None]
+    matched += [(g.name, g.condition) for g in gates.values()]
+    return {name: {"all": [{"m": renamed(condition)}], "cap": 1000} for name, condition in matched}
 
 
 def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> list[Problem]:

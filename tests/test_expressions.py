@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from engine.amounts import Fraction
+from engine.amounts import Fraction, json_number
 from engine.expressions import Compiler, Env, ExpressionError, Symbol, durable_key, encode_for_durable
 
 SINCE_REVIEW = {"$sub": {"$l": {"$m": "h_as_of"}, "$r": {"$m": "h_last_review"}}}  # as_of - last_review
@@ -377,3 +380,12 @@ def test_earlier_assignments_of_the_same_rule_are_readable(env):
     compiled = Compiler(SYMBOLS, "household").with_locals({"base": "money"}).compile("round(base + 0.5)")
     assert compiled.fn(Env({**env, "base": Fraction(1)})) == 2
     assert compiled.type == "money"
+
+
+@given(st.integers(-10**9, 10**9), st.integers(1, 10**6))
+def test_amounts_are_shown_to_the_fen_half_away_from_zero(numerator, denominator):
+    value = Fraction(numerator, denominator)
+    shown = json_number(value)
+    expected = (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert shown == expected
+    assert isinstance(shown, int) == (expected == expected.to_integral_value())

@@ -23,7 +23,7 @@ from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
-from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Gate, Plan, Stage
+from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
 
 _ENTITY_THEN_RULE = operator.itemgetter(0, 1)  # (entity position, rule order, rule): order of application
 _PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
@@ -94,32 +94,34 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
     """Run every level for all households: one durable-rules assertion per stage, then the rules.
 
     Rules are applied level by level; within a level entity by entity in input order (running
-    totals over ``earlier`` entities), and for one entity in the order of the pack.
+    totals over ``earlier`` entities), and for one entity in the order of the pack. Households do
+    not share values: each one goes through every level up to the next assertion in one go.
     """
     live = dict(runs)
     fired: dict[int, dict[int, list[tuple[int, int, CompiledRule]]]] = {i: {} for i in live}  # by level
     by_durable = plan.by_durable
     with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
-        for step in plan.steps:
-            if step.stage is not None:
-                _match(session, step.stage, by_durable, live, fired, results)
-            level, always = step.level, step.always
+        for stage, steps in plan.segments:
+            if stage is not None:
+                _match(session, stage, by_durable, live, fired, results)
             for i, run in list(live.items()):
-                todo = fired[i].pop(level, None)
-                if always:  # no condition: the household, or every entity of the scope
-                    todo = todo or []
-                    for cr in always:
-                        if cr.collection is None:
-                            todo.append((-1, cr.order, cr))
-                        else:
-                            todo.extend([(p, cr.order, cr) for p in range(len(run.values[cr.collection]))])
-                if not todo:
-                    continue
-                if len(todo) > 1:
-                    todo.sort(key=_ENTITY_THEN_RULE)
+                levels = fired[i]
                 try:
-                    for position, _, cr in todo:
-                        run.apply(cr, position)
+                    for step in steps:
+                        todo = levels.pop(step.level, None)
+                        if step.always:  # no condition: the household, or every entity of the scope
+                            todo = todo or []
+                            for cr in step.always:
+                                if cr.collection is None:
+                                    todo.append((-1, cr.order, cr))
+                                else:
+                                    todo.extend([(p, cr.order, cr) for p in range(len(run.values[cr.collection]))])
+                        if not todo:
+                            continue
+                        if len(todo) > 1:
+                            todo.sort(key=_ENTITY_THEN_RULE)
+                        for position, _, cr in todo:
+                            run.apply(cr, position)
                 except EvaluationError as exc:
                     results[i] = exc
                     del live[i]
@@ -137,26 +139,36 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, CompiledRule | Gate
     opened: set[tuple[int, Gate]] = set()
     gated: list[tuple[int, int, CompiledRule]] = []
 
-    def admit(i: int, position: int, crs: tuple[CompiledRule | Gate, ...] | list[CompiledRule | Gate]) -> None:
+    def admit(i: int, position: int, decided: Decided) -> None:
         levels = fired[i]
-        for cr in crs:
-            if isinstance(cr, Gate):
-                opened.add((i, cr))
-            elif cr.gate is None:
-                levels.setdefault(cr.level, []).append((position, cr.order, cr))
+        for level, order, cr in decided[0]:
+            bucket = levels.get(level)
+            if bucket is None:
+                levels[level] = [(position, order, cr)]
             else:
-                gated.append((i, position, cr))
+                bucket.append((position, order, cr))
+        if decided[1]:
+            opened.update((i, gate) for gate in decided[1])
+        if decided[2]:
+            gated.extend((i, position, cr) for cr in decided[2])
 
     batch: list[dict[str, Any]] = []
     waiting: list[tuple[str, tuple[Any, ...], list[tuple[int, int]]]] = []  # per fact in batch: who needs it
     for scope, memo in stage.memos.items():
         table, lookups, hits = memo.table, 0, 0
         asked: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+        build, collection = stage.builders[scope], SCOPE_COLLECTION.get(scope)
         for i, run in list(live.items()):
+            values = run.values
             try:
-                contents = run.contents(stage, scope)
-            except EvaluationError as exc:
-                results[i] = exc
+                if collection is None:
+                    contents = [(-1, build(values, None))]
+                elif values[collection]:
+                    contents = [(p, build(values, ent)) for p, ent in enumerate(values[collection])]
+                else:
+                    continue
+            except ValueError as exc:  # say which value could not be handed to durable-rules
+                results[i] = run.unencodable(stage, scope, exc)
                 del live[i]
                 continue
             for position, content in contents:
@@ -183,12 +195,20 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, CompiledRule | Gate
         for rule_name, key in session.match(batch):
             matched[int(key)].append(by_durable[rule_name])
         for (scope, content, who), crs in zip(waiting, matched, strict=True):
-            stage.memos[scope].store(content, tuple(crs))
+            decided = _decided(crs)
+            stage.memos[scope].store(content, decided)
             for i, position in who:
-                admit(i, position, crs)
+                admit(i, position, decided)
     for i, position, cr in gated:
         if (i, cr.gate) in opened:
             fired[i].setdefault(cr.level, []).append((position, cr.order, cr))
+
+
+def _decided(crs: list[CompiledRule | Gate]) -> Decided:
+    """The rules that fired for a fact, as ``_match`` takes them: (level, order, rule), gates, gated rules."""
+    return (tuple((cr.level, cr.order, cr) for cr in crs if isinstance(cr, CompiledRule) and cr.gate is None),
+            tuple(cr for cr in crs if isinstance(cr, Gate)),
+            tuple(cr for cr in crs if isinstance(cr, CompiledRule) and cr.gate is not None))
 
 
 class _Run:
@@ -212,22 +232,15 @@ class _Run:
         self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
         self._set_by: dict[tuple[int, str], str] = {}
 
-    def contents(self, stage: Stage, scope: str) -> list[tuple[int, tuple[Any, ...]]]:
-        """(position, fact content) of this household's facts of ``scope`` for ``stage``.
-
-        The household is position -1, an entity its index. A value that cannot be handed to
-        durable-rules raises EvaluationError naming it.
-        """
-        values, build = self.values, stage.builders[scope]
+    def unencodable(self, stage: Stage, scope: str, exc: ValueError) -> EvaluationError:
+        """The error of a value of this household that cannot be handed to durable-rules for ``stage``."""
+        fields = stage.fields[scope]
         try:
-            if scope == "household":
-                return [(-1, build(values, None))]
-            return [(i, build(values, ent)) for i, ent in enumerate(values[SCOPE_COLLECTION[scope]])]
-        except ValueError:  # say which value could not be encoded
-            fields = stage.fields[scope]
-            for ent in [None] if scope == "household" else values[SCOPE_COLLECTION[scope]]:
+            for ent in [None] if scope == "household" else self.values[SCOPE_COLLECTION[scope]]:
                 self._fact(stage.index, scope, "", fields, ent)
-            raise
+        except EvaluationError as named:
+            return named
+        return EvaluationError(f"a value could not be handed to durable-rules: {exc}", [Problem(str(exc))])
 
     def _fact(self, stage: int, scope: str, key: str, fields: list[tuple[str, bool, str, str]],
               ent: dict[str, Any] | None) -> dict[str, Any]:

@@ -97,6 +97,11 @@ class Stage:
         return self.makers[scope](content, key)
 
 
+# What fired for one fact, as the engine dispatches it: (level, order, rule) of the rules without
+# a gate, the gates, the rules with a gate (they fire where their gate fired too).
+Decided = tuple[tuple[tuple[int, int, "CompiledRule"], ...], tuple["Gate", ...], tuple["CompiledRule", ...]]
+
+
 class Memo:
     """The rules durable-rules fired for each distinct fact content of one stage and scope.
 
@@ -112,7 +117,7 @@ class Memo:
     LIMIT = 32_768
 
     def __init__(self) -> None:
-        self.table: dict[tuple[Any, ...], tuple[CompiledRule | Gate, ...]] | None = {}
+        self.table: dict[tuple[Any, ...], Decided] | None = {}
         self.lookups = 0
         self.hits = 0
 
@@ -127,7 +132,7 @@ class Memo:
         elif len(self.table) > self.LIMIT:
             self.table.clear()
 
-    def store(self, content: tuple[Any, ...], fired: tuple[CompiledRule | Gate, ...]) -> None:
+    def store(self, content: tuple[Any, ...], fired: Decided) -> None:
         if self.table is not None:
             self.table[content] = fired
 
@@ -155,6 +160,7 @@ class Plan:
     by_name: dict[str, CompiledRule]
     by_durable: dict[str, CompiledRule | Gate]
     fact_fields: Fields
+    segments: list[tuple[Stage | None, list[Step]]] = field(default_factory=list)  # steps from one stage to the next
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
     outputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # values -> SPEC §8 outputs
 
@@ -233,9 +239,14 @@ def build_plan(pack: RulePack) -> Plan:
         cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
         if not cr.contested and all(c.direct is not None for _, c in cr.assignments):
             cr.quick = tuple((var, c.direct) for var, c in cr.assignments)  # type: ignore[misc]
+    segments: list[tuple[Stage | None, list[Step]]] = []
+    for step in steps:
+        if step.stage is not None or not segments:
+            segments.append((step.stage, []))
+        segments[-1][1].append(step)
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled, gates, short),
                 defaults, {cr.rule.id: cr for cr in compiled}, {**{cr.name: cr for cr in compiled}, **gates}, fields,
-                flatteners(fields), output_builder(pack.outputs))
+                segments, flatteners(fields), output_builder(pack.outputs))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:

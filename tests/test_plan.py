@@ -7,6 +7,7 @@ import datetime as dt
 from conftest import HUNAN
 
 from engine import durable_backend, evaluate, load_pack
+from engine.errors import EvaluationError
 from engine.evaluate import evaluate_many
 from engine.expressions import negate_condition
 from engine.load import load_files, read_files
@@ -162,3 +163,23 @@ def test_a_memo_that_does_not_pay_switches_itself_off_and_a_full_one_starts_agai
     memo.table.update({(i,): () for i in range(Memo.LIMIT + 1)})
     memo.count(1, 1)
     assert memo.table == {}
+
+
+def test_a_household_whose_facts_cannot_be_encoded_gets_an_error_and_the_others_their_decisions(monkeypatch):
+    pack = load_pack(HUNAN)
+    counties = [c.code for c in pack.counties()]
+    households = list(synth_households(counties, 3, 11, dt.date(2019, 6, 30)))
+    stage = pack.plan.stages[-1]
+    build = stage.builders["household"]
+
+    def refuse_second(values, ent):
+        if values["household_id"] == households[1]["household_id"]:
+            raise ValueError("1e-05 is too small for durable-rules to compare (below 0.0001)")
+        return build(values, ent)
+
+    monkeypatch.setitem(stage.builders, "household", refuse_second)
+    first, second, third = evaluate_many(pack, households, dt.date(2019, 6, 30))
+    assert isinstance(second, EvaluationError)
+    assert "too small" in second.message
+    assert first.household_id == households[0]["household_id"]
+    assert third.household_id == households[2]["household_id"]

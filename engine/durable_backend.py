@@ -18,9 +18,9 @@ durable-rules 2.0.28 has traps (see the project notes); this wrapper closes each
 * compiled rulesets are kept in a bounded cache and deleted from the core when evicted;
 * deleting a session in which no action ever started frees two pointers the core never
   initialised (``context.messages``, ``context.stateFact`` of a fresh state slot): a segfault or
-  ``free(): invalid pointer`` whenever the slot's memory was recycled from the C heap. Every
-  session therefore first asserts a sentinel fact that a sentinel rule (added to every ruleset)
-  matches, and completes that action before anything else can fail.
+  ``free(): invalid pointer`` whenever the slot's memory was recycled from the C heap. A session
+  in which no rule fired (or the assertion failed) therefore asserts a sentinel fact that a
+  sentinel rule (added to every ruleset) matches, and runs that action, before it is deleted.
 """
 
 from __future__ import annotations
@@ -105,21 +105,23 @@ class Session:
         for f in facts:
             f["sid"] = sid
         handle = self._rs.handle
+        fired: list[tuple[str, str]] = []
         try:
-            _prime(handle, sid)
             try:
                 code, state = _core.assert_facts(handle, _json(facts))
             except _core.error as exc:
                 raise DurableError(f"durable-rules refused the facts: {exc}") from None
             if code == _OBSERVED:
                 raise DurableError("durable-rules saw an identical fact twice (each fact needs a unique key)")
-            return self._drain(handle, state)
+            self._drain(handle, state, fired)
+            return fired
         finally:
+            if not fired:  # no action ran in this session: run the sentinel's before the state goes
+                _settle(handle, sid)
             _core.delete_state(handle, sid)
 
     @staticmethod
-    def _drain(handle: int, state: int) -> list[tuple[str, str]]:
-        fired: list[tuple[str, str]] = []
+    def _drain(handle: int, state: int, fired: list[tuple[str, str]]) -> None:
         seen: set[tuple[str, str]] = set()
         result = _core.start_action_for_state(handle, state)
         while result:
@@ -138,17 +140,17 @@ class Session:
                     fired.append(hit)
             following = _core.complete_and_start_action(handle, state)
             result = (None, following) if following else None
-        return fired
 
 
-def _prime(handle: int, sid: str) -> None:
-    """Start and complete one action in the fresh session ``sid`` (the sentinel), so that its state's
-    action context is initialised before the state can be deleted (see the module's docstring)."""
+def _settle(handle: int, sid: str) -> None:
+    """Run the actions of session ``sid`` after asserting the sentinel fact (whose rule fires on it), so
+    that at least one action has run and the state's action context is set (see the module's docstring)."""
     code, state = _core.assert_fact(handle, f'{{"sid": "{sid}", "{SENTINEL}": true}}')
-    if code != 0 or not _core.start_action_for_state(handle, state):
+    result = _core.start_action_for_state(handle, state) if code == 0 else None
+    if not result:
         raise DurableError(f"durable-rules did not fire the sentinel rule (code {code})")
-    if _core.complete_and_start_action(handle, state):
-        raise DurableError("durable-rules fired more than the sentinel rule on the sentinel fact")
+    while _core.complete_and_start_action(handle, state):
+        pass
 
 
 @contextmanager

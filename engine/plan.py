@@ -89,6 +89,8 @@ class Stage:
     builders: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]]] = \
         field(default_factory=dict)
     memos: dict[str, Memo] = field(default_factory=dict)  # per scope: what durable-rules decided
+    # entity scopes whose every rule here has a gate: their facts are needed only where a gate opened
+    gated: dict[str, frozenset[Gate]] = field(default_factory=dict)
     # per scope: fact(content, key) -> the durable-rules fact (see content_builder)
     makers: dict[str, Callable[[tuple[Any, ...], str], dict[str, Any]]] = field(default_factory=dict)
 
@@ -225,6 +227,9 @@ def build_plan(pack: RulePack) -> Plan:
                 raise RulePackError(f"stage {st.index} needs {len(keys)} values in one {scope} fact (limit 240)")
             st.builders[scope], st.makers[scope] = content_builder(st.index, scope, st.fields[scope], short)
             st.memos[scope] = Memo()
+            rules = st.rules.get(scope, [])
+            if rules and all(cr.gate is not None for cr in rules):
+                st.gated[scope] = frozenset(cr.gate for cr in rules if cr.gate is not None)
     defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \

@@ -35,7 +35,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
@@ -90,10 +92,24 @@ def _measure(kind: str, roll: str, tmp: str, n: int) -> float:
     return time.perf_counter() - t0
 
 
+def _child(queue: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    queue.put(fn(*args))
+
+
+def _fresh(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a fresh (spawned, not daemonic: it may start workers of its own) process."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child, args=(queue, fn, args))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
 def _timed(label: str, kind: str, roll: Path, tmp: str, n: int) -> float:
     """Households per second of ``kind``, measured in a fresh process."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        seconds = pool.apply(_measure, (kind, str(roll), tmp, n))
+    seconds = _fresh(_measure, kind, str(roll), tmp, n)
     print(f"  {label:<46} {n / seconds:>10,.0f} households/s  ({seconds:.1f} s)", flush=True)
     return n / seconds
 
@@ -163,8 +179,7 @@ def _memory_marks(path: str, total: int) -> list[tuple[int, float, float]]:
 
 def _memory(path: Path, total: int) -> list[tuple[int, float, float]]:
     """Memory of a batch worker over ``total`` evaluations, measured in a fresh process."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        marks = pool.apply(_memory_marks, (str(path), total))
+    marks = _fresh(_memory_marks, str(path), total)
     print("  memory (RSS, peak): " + ", ".join(f"{n:,}: {rss:.0f}/{peak:.0f} MB" for n, rss, peak in marks),
           flush=True)
     return marks

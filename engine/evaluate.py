@@ -148,7 +148,8 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                     del live[i]
 
 
-def _match(session: Any, stage: Stage, by_durable: dict[str, CompiledRule | Gate], live: dict[int, _Run],
+def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule | Gate, ...]],
+           live: dict[int, _Run],
            fired: dict[int, dict[int, list[tuple[int, int, CompiledRule]]]],
            results: list[Decision | DoudiError | _Run]) -> None:
     """Decide the conditions of ``stage`` for every live household; add what fired to ``fired``.
@@ -220,7 +221,7 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, CompiledRule | Gate
             return
         matched: list[list[CompiledRule | Gate]] = [[] for _ in batch]
         for rule_name, key in session.match(batch):
-            matched[int(key)].append(by_durable[rule_name])
+            matched[int(key)].extend(by_durable[rule_name])
         for (scope, content, who), crs in zip(waiting, matched, strict=True):
             decided = _decided(crs)
             stage.memos[scope].store(content, decided)
@@ -256,15 +257,10 @@ class _Run:
                  param_values: dict[str, Any], on: dt.date, trace: bool, reasons: bool):
         self.pack, self.plan, self.params, self.trace, self.want_reasons = pack, plan, params, trace, reasons
         self.household_id, self.county = hh.household_id, hh.county
-        values = dict(hh.values)
+        values = hh.values  # fresh from the flattener, with the variables' defaults (its own to change)
         values.update(param_values)
         values["as_of"] = on
-        values.update(plan.defaults["household"])
-        for scope, collection in SCOPE_COLLECTION.items():
-            items = hh.entities[collection]
-            for item in items:
-                item.update(plan.defaults[scope])
-            values[collection] = items
+        values.update(hh.entities)
         self.values = values
         self.steps: list[TraceStep] = []
         self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)

@@ -160,7 +160,7 @@ class Plan:
     definition: dict[str, Any]
     defaults: dict[str, dict[str, Any]]
     by_name: dict[str, CompiledRule]
-    by_durable: dict[str, CompiledRule | Gate]
+    by_durable: dict[str, tuple[CompiledRule | Gate, ...]]  # durable rule name -> what it decides
     fact_fields: Fields
     segments: list[tuple[Stage | None, list[Step]]] = field(default_factory=list)  # steps from one stage to the next
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
@@ -249,9 +249,10 @@ def build_plan(pack: RulePack) -> Plan:
         if step.stage is not None or not segments:
             segments.append((step.stage, []))
         segments[-1][1].append(step)
-    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, _definition(compiled, gates, short),
-                defaults, {cr.rule.id: cr for cr in compiled}, {**{cr.name: cr for cr in compiled}, **gates}, fields,
-                segments, flatteners(fields), output_builder(pack.outputs))
+    definition, by_durable = _definition(compiled, gates, short)
+    return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, definition, defaults,
+                {cr.rule.id: cr for cr in compiled}, by_durable, fields, segments, flatteners(fields, defaults),
+                output_builder(pack.outputs))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:
@@ -575,22 +576,38 @@ def _fields_of(condition: Any) -> set[str]:
     return found
 
 
-def _definition(rules: list[CompiledRule], gates: dict[str, Gate], short: dict[str, str]) -> dict[str, Any]:
-    """The durable-rules ruleset: one durable rule per YAML rule with a condition, matching facts of its stage.
+def _definition(rules: list[CompiledRule], gates: dict[str, Gate], short: dict[str, str]
+                ) -> tuple[dict[str, Any], dict[str, tuple[CompiledRule | Gate, ...]]]:
+    """The durable-rules ruleset, and what each of its rules stands for.
 
-    Fact properties are called by their ``short`` names.
+    One durable rule per distinct condition (nested ``$and`` flattened): the rules of a programme
+    that all apply "when the household is in the safety net" are matched, and fire, once. Fact
+    properties are called by their ``short`` names.
     """
     def renamed(condition: Any) -> Any:
         if isinstance(condition, dict):
+            if list(condition) == ["$and"]:
+                parts = [renamed(c) for c in _conjuncts(condition)]
+                return parts[0] if len(parts) == 1 else {"$and": parts}
             return {short.get(k, k): short.get(v, v) if k == "$m" else renamed(v) for k, v in condition.items()}
         if isinstance(condition, list):
             return [renamed(c) for c in condition]
         return condition
 
-    # cap: one action message carries every fact the rule matched, instead of one message per fact
-    matched: list[tuple[str, Any]] = [(cr.name, cr.condition) for cr in rules if cr.condition is not None]
-    matched += [(g.name, g.condition) for g in gates.values()]
-    return {name: {"all": [{"m": renamed(condition)}], "cap": 1000} for name, condition in matched}
+    matched: list[tuple[str, Any, CompiledRule | Gate]] = [
+        (cr.name, cr.condition, cr) for cr in rules if cr.condition is not None]
+    matched += [(g.name, g.condition, g) for g in gates.values()]
+    definition: dict[str, Any] = {}
+    by_text: dict[str, str] = {}
+    members: dict[str, list[CompiledRule | Gate]] = {}
+    for name, condition, rule in matched:
+        durable = {"all": [{"m": renamed(condition)}], "cap": 1000}  # cap: all matched facts in one message
+        text = json.dumps(durable, sort_keys=True)
+        if text not in by_text:
+            by_text[text] = name
+            definition[name] = durable
+        members.setdefault(by_text[text], []).append(rule)
+    return definition, {name: tuple(rules) for name, rules in members.items()}
 
 
 def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> list[Problem]:

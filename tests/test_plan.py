@@ -183,3 +183,14 @@ def test_a_household_whose_facts_cannot_be_encoded_gets_an_error_and_the_others_
     assert "too small" in second.message
     assert first.household_id == households[0]["household_id"]
     assert third.household_id == households[2]["household_id"]
+
+
+def test_rules_with_the_same_condition_share_one_durable_rule(pack):
+    safety = pack.plan.by_name["dibao.safety_net"]
+    shared = pack.plan.by_durable[safety.name]
+    names = {getattr(member, "rule", None) and member.rule.id for member in shared}
+    assert {"dibao.safety_net", "medical.premium_subsidy", "education.priority"} <= names
+    assert safety.gate is None and pack.plan.by_name["education.student"].gate in shared  # the gate too
+    conditions = [cr for cr in pack.plan.rules if cr.condition is not None]
+    assert len(pack.plan.definition) < len(conditions)
+    assert sum(len(members) for members in pack.plan.by_durable.values()) == len(conditions) + 1  # + the gate

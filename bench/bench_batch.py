@@ -168,8 +168,8 @@ def _memory_marks(path: str, total: int) -> list[tuple[int, float, float]]:
     step = max(1, total // 10)
     while done < total:
         for block in jsonl_slices(Path(path), TASK):
-            _, briefs = evaluate_chunk(pack, ((path, *block), AS_OF, None, False))
-            before, done = done, done + len(briefs)
+            _, part = evaluate_chunk(pack, ((path, *block), AS_OF, None, False))
+            before, done = done, done + part.households
             if done // step > before // step:
                 marks.append((done, _status_mb("VmRSS"), _status_mb("VmHWM")))
             if done >= total:

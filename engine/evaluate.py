@@ -25,7 +25,9 @@ from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
 from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
 
-_ENTITY_THEN_RULE = operator.itemgetter(0, 1)  # (entity position, rule order, rule): order of application
+# A rule to apply to an entity is (slot, rule): the slot orders entity by entity (the household first), then
+# rule by rule in the order of the pack: (position + 1) << 16 | order (build_plan allows fewer than 65,536 rules).
+_SLOT = operator.itemgetter(0)
 _NO_EARLIER: list[Any] = []  # no rule changes it
 _PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
@@ -70,6 +72,25 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
     stops the others. Keep a call to a few hundred households (durable-rules' working memory).
     """
     on = parse_date(as_of) if as_of is not None else dt.date.today()
+    results = _run_all(pack, households, on, trace, reasons)
+    digest = {"number": version, "digest": pack.digest}
+    for i, r in enumerate(results):
+        if isinstance(r, _Run):
+            results[i] = Decision(r.household_id, r.county, on, dict(digest), r.outputs(), tuple(r.steps),
+                                  r.reasons())
+    return results  # type: ignore[return-value]
+
+
+def outputs_many(pack: RulePack, households: list[Any],
+                 on: dt.date) -> list[tuple[str, str, dict[str, Any]] | DoudiError]:
+    """What a roll needs of ``evaluate_many`` (no trace, no reasons): (household id, county, outputs) or the error."""
+    results = _run_all(pack, households, on, False, False)
+    return [(r.household_id, r.county, r.outputs()) if isinstance(r, _Run) else r  # type: ignore[misc]
+            for r in results]
+
+
+def _run_all(pack: RulePack, households: list[Any], on: dt.date, trace: bool,
+             reasons: bool) -> list[Decision | DoudiError | _Run]:
     plan: Plan = pack.plan
     index = parameter_index(pack)
     results: list[Decision | DoudiError | _Run] = []
@@ -82,12 +103,7 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
     runs = [(i, r) for i, r in enumerate(results) if isinstance(r, _Run)]
     if runs:
         _execute(pack, plan, runs, results)
-    digest = {"number": version, "digest": pack.digest}
-    for i, r in enumerate(results):
-        if isinstance(r, _Run):
-            results[i] = Decision(r.household_id, r.county, on, dict(digest), r.outputs(), tuple(r.steps),
-                                  r.reasons())
-    return results  # type: ignore[return-value]
+    return results
 
 
 def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
@@ -99,7 +115,7 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
     not share values: each one goes through every level up to the next assertion in one go.
     """
     live = dict(runs)
-    fired: dict[int, dict[int, list[tuple[int, int, CompiledRule]]]] = {i: {} for i in live}  # by level
+    fired: dict[int, dict[int, list[tuple[int, CompiledRule]]]] = {i: {} for i in live}  # by level: (slot, rule)
     by_durable = plan.by_durable
     with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
         for stage, steps in plan.segments:
@@ -116,14 +132,16 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                             todo = todo or []
                             for cr in step.always:
                                 if cr.collection is None:
-                                    todo.append((-1, cr.order, cr))
+                                    todo.append((cr.order, cr))
                                 else:
-                                    todo.extend([(p, cr.order, cr) for p in range(len(run.values[cr.collection]))])
+                                    todo.extend([(p << 16 | cr.order, cr)
+                                                 for p in range(1, len(values[cr.collection]) + 1)])
                         if not todo:
                             continue
                         if len(todo) > 1:
-                            todo.sort(key=_ENTITY_THEN_RULE)
-                        for position, _, cr in todo:
+                            todo.sort(key=_SLOT)
+                        for slot, cr in todo:
+                            position = (slot >> 16) - 1
                             quick = cr.quick
                             if quick is None or not quick_ok:
                                 run.apply(cr, position)
@@ -150,7 +168,7 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
 
 def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule | Gate, ...]],
            live: dict[int, _Run],
-           fired: dict[int, dict[int, list[tuple[int, int, CompiledRule]]]],
+           fired: dict[int, dict[int, list[tuple[int, CompiledRule]]]],
            results: list[Decision | DoudiError | _Run]) -> None:
     """Decide the conditions of ``stage`` for every live household; add what fired to ``fired``.
 
@@ -163,12 +181,13 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
 
     def admit(i: int, position: int, decided: Decided) -> None:
         levels = fired[i]
+        base = (position + 1) << 16
         for level, order, cr in decided[0]:
             bucket = levels.get(level)
             if bucket is None:
-                levels[level] = [(position, order, cr)]
+                levels[level] = [(base | order, cr)]
             else:
-                bucket.append((position, order, cr))
+                bucket.append((base | order, cr))
         if decided[1]:
             opened.update((i, gate) for gate in decided[1])
         if decided[2]:
@@ -240,7 +259,7 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
     assert_batch()
     for i, position, cr in gated:
         if (i, cr.gate) in opened:
-            fired[i].setdefault(cr.level, []).append((position, cr.order, cr))
+            fired[i].setdefault(cr.level, []).append(((position + 1) << 16 | cr.order, cr))
 
 
 def _decided(crs: list[CompiledRule | Gate]) -> Decided:

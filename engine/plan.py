@@ -199,6 +199,8 @@ def build_plan(pack: RulePack) -> Plan:
             found.append(Problem(f"rule {rule.id}: {exc}", f"规则 {rule.id}：表达式错误：{exc}",
                                  file=rule.file, line=rule.line_of(exc.where), path=f"rules.{rule.id}"))
     found += _check_outputs(pack, symbols)
+    if len(pack.rules) >= 1 << 16:  # the engine orders rules within 16 bits
+        found.append(Problem(f"{len(pack.rules)} rules: a pack may hold at most 65,535", path="rules"))
     if found:
         raise RulePackError(f"{len(found)} problem(s) in the rules; first: {found[0]}", found,
                             message_zh=f"规则有 {len(found)} 处错误")
@@ -362,8 +364,8 @@ def output_builder(outputs: dict[str, Any]) -> Callable[[dict[str, Any]], dict[s
     Generated for the pack's ``outputs``, as ``fact_builder`` is for facts; names from the pack
     appear only as string literals.
     """
-    def shown(source: str) -> str:
-        return f"plain({source})"
+    def shown(source: str) -> str:  # decision.plain, its first test inlined
+        return f"(v if (v := {source}).__class__ in SIMPLE else plain(v))"
 
     lines = ["def outputs(values):", "    out = {}"]
     for name, spec in outputs.items():
@@ -377,7 +379,7 @@ def output_builder(outputs: dict[str, Any]) -> Callable[[dict[str, Any]], dict[s
             fields = ", ".join(f"{f!r}: {shown(f'values[{src!r}]')}" for f, src in spec.items())
             lines.append(f"    out[{name!r}] = {{{fields}}}")
     lines.append("    return out\n")
-    namespace: dict[str, Any] = {"plain": plain}
+    namespace: dict[str, Any] = {"plain": plain, "SIMPLE": (int, bool, str, type(None))}
     exec(compile("\n".join(lines), "<outputs>", "exec"), namespace)  # noqa: S102 - our own text
     return namespace["outputs"]
 

@@ -153,11 +153,14 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                                 items = values[cr.collection]  # type: ignore[index]
                                 ent = target = items[position]
                                 earlier = items[:position] if cr.reads_earlier else _NO_EARLIER
+                            contested = cr.contested
                             try:
                                 for var, direct in quick:
                                     value = direct(values, ent, earlier)
                                     if value.__class__ is Fraction and value.denominator == 1:
                                         value = int(value)
+                                    if contested and var in contested:
+                                        run.claim(cr, var, target, ent, position)
                                     target[var] = value
                             except (ArithmeticError, TypeError, KeyError, ValueError):
                                 run.apply(cr, position)  # says which assignment failed, and why
@@ -238,11 +241,17 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
     def assert_batch() -> None:
         if not batch:
             return
-        matched: list[list[CompiledRule | Gate]] = [[] for _ in batch]
+        matched: list[list[str]] = [[] for _ in batch]
         for rule_name, key in session.match(batch):
-            matched[int(key)].extend(by_durable[rule_name])
-        for (scope, content, who), crs in zip(waiting, matched, strict=True):
-            decided = _decided(crs)
+            matched[int(key)].append(rule_name)
+        patterns = stage.patterns
+        for (scope, content, who), names in zip(waiting, matched, strict=True):
+            pattern = tuple(names)
+            decided = patterns.get(pattern)
+            if decided is None:
+                decided = _decided([cr for name in pattern for cr in by_durable[name]])
+                if len(patterns) < 4096:
+                    patterns[pattern] = decided
             stage.memos[scope].store(content, decided)
             for i, position in who:
                 admit(i, position, decided)
@@ -328,6 +337,8 @@ class _Run:
                     value = direct(values, ent, earlier)
                     if value.__class__ is Fraction and value.denominator == 1:
                         value = int(value)
+                    if var in cr.contested:
+                        self.claim(cr, var, values if target is None else target, ent, idx)
                     (values if target is None else target)[var] = value
             except (ArithmeticError, TypeError, KeyError, ValueError):
                 pass  # computed again below, to say which assignment failed and why
@@ -362,14 +373,7 @@ class _Run:
             if value.__class__ is Fraction and value.denominator == 1:
                 value = int(value)
             if var in contested:  # other rules set it too: at most one may, for one household or entity
-                slot = (id(target), var)
-                if slot in self._set_by:
-                    label = _label(rule.scope, ent, idx) if ent is not None else None
-                    raise EvaluationError(
-                        f"rules {self._set_by[slot]} and {rule.id} both set {var}"
-                        + (f" for {label}" if label else "") + "; make their conditions exclusive",
-                        [Problem(f"{var} set twice", file=rule.file, line=rule.line, path=f"rules.{rule.id}")])
-                self._set_by[slot] = rule.id
+                self.claim(cr, var, target, ent, idx)
             target[var] = value
             if self.trace:
                 result[var] = value
@@ -378,6 +382,20 @@ class _Run:
         if self.trace:
             label = _label(rule.scope, ent, idx) if ent is not None else None
             self.steps.append(self._step(cr, ent, label, result))
+
+    def claim(self, cr: CompiledRule, var: str, target: dict[str, Any], ent: dict[str, Any] | None,
+              idx: int) -> None:
+        """Note that ``cr`` sets ``var`` of ``target``; EvaluationError if another rule did already."""
+        slot = (id(target), var)
+        earlier = self._set_by.get(slot)
+        rule = cr.rule
+        if earlier is not None and earlier != rule.id:  # (the same rule: computed again to explain an error)
+            label = _label(rule.scope, ent, idx) if ent is not None else None
+            raise EvaluationError(
+                f"rules {earlier} and {rule.id} both set {var}"
+                + (f" for {label}" if label else "") + "; make their conditions exclusive",
+                [Problem(f"{var} set twice", file=rule.file, line=rule.line, path=f"rules.{rule.id}")])
+        self._set_by[slot] = rule.id
 
     def _lookup(self, ent: dict[str, Any] | None, scope: str, name: str) -> Any:
         if ent is not None and name in ent:

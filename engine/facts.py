@@ -116,10 +116,16 @@ def _flattener(scope: str, fields: list[tuple[str, tuple[str, ...], Symbol]],
     """
     lines = ["def flatten(d):", "    out = {}"]
     namespace: dict[str, Any] = {"exact": exact, "date": dt.date.fromisoformat}
+    parents: dict[str, str] = {}  # an object holding several fields (income) is looked up once
     for i, (name, parts, sym) in enumerate(fields):
-        lines.append(f"    raw = d.get({parts[0]!r})")
         if len(parts) > 1:
-            lines.append(f"    raw = raw.get({parts[1]!r}) if raw is not None else None")
+            if parts[0] not in parents:
+                parents[parts[0]] = f"p{len(parents)}"
+                lines.append(f"    {parents[parts[0]]} = d.get({parts[0]!r})")
+            parent = parents[parts[0]]
+            lines.append(f"    raw = {parent}.get({parts[1]!r}) if {parent} is not None else None")
+        else:
+            lines.append(f"    raw = d.get({parts[0]!r})")
         if sym.default is not None:
             namespace[f"default{i}"] = sym.default
             lines.append(f"    if raw is None: raw = default{i}")

@@ -55,7 +55,7 @@ class CompiledRule:
     contested: frozenset[str] = frozenset()  # variables it sets that other rules set too
     gate: Gate | None = None  # its household part, matched on the household fact (see _split_gates)
     collection: str | None = None  # members, claims or incidents for an entity rule
-    # (variable, generated function) of every assignment, when all have one and no other rule sets them
+    # (variable, generated function) of every assignment, when all have one
     quick: tuple[tuple[str, Callable[..., Any]], ...] | None = None
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
@@ -89,6 +89,7 @@ class Stage:
     builders: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]]] = \
         field(default_factory=dict)
     memos: dict[str, Memo] = field(default_factory=dict)  # per scope: what durable-rules decided
+    patterns: dict[tuple[str, ...], Decided] = field(default_factory=dict)  # durable rules fired -> Decided
     # entity scopes whose every rule here has a gate: their facts are needed only where a gate opened
     gated: dict[str, frozenset[Gate]] = field(default_factory=dict)
     # per scope: fact(content, key) -> the durable-rules fact (see content_builder)
@@ -244,7 +245,7 @@ def build_plan(pack: RulePack) -> Plan:
     for cr in compiled:
         cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
         cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
-        if not cr.contested and all(c.direct is not None for _, c in cr.assignments):
+        if all(c.direct is not None for _, c in cr.assignments):
             cr.quick = tuple((var, c.direct) for var, c in cr.assignments)  # type: ignore[misc]
     segments: list[tuple[Stage | None, list[Step]]] = []
     for step in steps:

@@ -194,3 +194,41 @@ def test_rules_with_the_same_condition_share_one_durable_rule(pack):
     conditions = [cr for cr in pack.plan.rules if cr.condition is not None]
     assert len(pack.plan.definition) < len(conditions)
     assert sum(len(members) for members in pack.plan.by_durable.values()) == len(conditions) + 1  # + the gate
+
+
+TWICE = """\
+kind: rules
+programme: twice
+title: {zh: 重复赋值测试, en: Set twice}
+reference: test
+variables:
+  flagged: {scope: member, type: bool, default: false, label: {zh: 标记, en: Flagged}}
+rules:
+  - id: twice.sixty
+    for_each: member
+    title: {zh: 测试, en: Test}
+    reference: test
+    when: age >= 60
+    set: {flagged: true}
+  - id: twice.sixty_five
+    for_each: member
+    title: {zh: 测试, en: Test}
+    reference: test
+    when: age >= 65
+    set: {flagged: true}
+"""
+
+
+def test_two_rules_setting_one_value_for_one_member_is_an_error_with_or_without_trace():
+    files = read_files(HUNAN)
+    files["rules/98-twice.yaml"] = TWICE
+    pack = load_files(files)
+    household = {"household_id": "t", "county": "430626", "members": [{"id": "old", "age": 70},
+                                                                        {"id": "mid", "age": 62}]}
+    for trace in (True, False):
+        result, = evaluate_many(pack, [household], dt.date(2019, 6, 30), trace=trace)
+        assert isinstance(result, EvaluationError)
+        assert "rules twice.sixty and twice.sixty_five both set flagged for old" in result.message
+    household["members"] = [{"id": "mid", "age": 62}]
+    decision, = evaluate_many(pack, [household], dt.date(2019, 6, 30))
+    assert not isinstance(decision, EvaluationError)

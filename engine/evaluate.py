@@ -28,7 +28,6 @@ from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Pl
 # A rule to apply to an entity is (slot, rule): the slot orders entity by entity (the household first), then
 # rule by rule in the order of the pack: (position + 1) << 16 | order (build_plan allows fewer than 65,536 rules).
 _SLOT = operator.itemgetter(0)
-_NO_EARLIER: list[Any] = []  # no rule changes it
 _PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 
@@ -141,29 +140,14 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                         if len(todo) > 1:
                             todo.sort(key=_SLOT)
                         for slot, cr in todo:
-                            position = (slot >> 16) - 1
-                            quick = cr.quick
-                            if quick is None or not quick_ok:
-                                run.apply(cr, position)
+                            runner = cr.runner
+                            if runner is None or not quick_ok:
+                                run.apply(cr, (slot >> 16) - 1)
                                 continue
-                            # Run.apply's quick path, inlined: most rules of a roll go this way
-                            if position < 0:
-                                ent, target, earlier = None, values, _NO_EARLIER
-                            else:
-                                items = values[cr.collection]  # type: ignore[index]
-                                ent = target = items[position]
-                                earlier = items[:position] if cr.reads_earlier else _NO_EARLIER
-                            contested = cr.contested
                             try:
-                                for var, direct in quick:
-                                    value = direct(values, ent, earlier)
-                                    if value.__class__ is Fraction and value.denominator == 1:
-                                        value = int(value)
-                                    if contested and var in contested:
-                                        run.claim(cr, var, target, ent, position)
-                                    target[var] = value
+                                runner(values, (slot >> 16) - 1, run)
                             except (ArithmeticError, TypeError, KeyError, ValueError):
-                                run.apply(cr, position)  # says which assignment failed, and why
+                                run.apply(cr, (slot >> 16) - 1)  # says which assignment failed, and why
                 except EvaluationError as exc:
                     results[i] = exc
                     del live[i]

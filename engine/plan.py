@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import schemas
+from .amounts import Fraction
 from .decision import plain
 from .errors import Problem, RulePackError
 from .expressions import Compiled, Compiler, ExpressionError, Symbol, encode_for_durable
@@ -57,6 +58,8 @@ class CompiledRule:
     collection: str | None = None  # members, claims or incidents for an entity rule
     # (variable, generated function) of every assignment, when all have one
     quick: tuple[tuple[str, Callable[..., Any]], ...] | None = None
+    # then the whole application, generated: runner(values, position, run) (see rule_runner)
+    runner: Callable[[dict[str, Any], int, Any], None] | None = None
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
 
@@ -247,6 +250,7 @@ def build_plan(pack: RulePack) -> Plan:
         cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
         if all(c.direct is not None for _, c in cr.assignments):
             cr.quick = tuple((var, c.direct) for var, c in cr.assignments)  # type: ignore[misc]
+            cr.runner = rule_runner(cr)
     segments: list[tuple[Stage | None, list[Step]]] = []
     for step in steps:
         if step.stage is not None or not segments:
@@ -357,6 +361,37 @@ def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, s
     namespace: dict[str, Any] = {"encode": _hashable_encoding, "PLAIN": (bool, int, str)}
     exec(compile(source, f"<facts of stage {stage}, {scope}>", "exec"), namespace)  # noqa: S102 - our own text
     return namespace["content"], namespace["fact"]
+
+
+def rule_runner(cr: CompiledRule) -> Callable[[dict[str, Any], int, Any], None]:
+    """The application of a rule (without trace or reasons) as one generated function.
+
+    ``runner(values, position, run)`` does what ``_Run.apply`` does for a rule whose assignments all
+    have generated functions: compute each (a whole Fraction becomes an int), check with
+    ``run.claim`` that no other rule set a value that several rules may set, store it. An
+    exception is left to the caller, who applies the rule again through ``_Run.apply`` to explain it.
+    """
+    assert cr.quick is not None
+    namespace: dict[str, Any] = {"Fraction": Fraction, "NO_EARLIER": [], "cr": cr}
+    lines = ["def runner(values, position, run):"]
+    if cr.collection is None:
+        lines.append("    target = values")
+        ent, earlier = "None", "NO_EARLIER"
+    else:
+        lines += [f"    items = values[{cr.collection!r}]", "    target = items[position]"]
+        ent, earlier = "target", "NO_EARLIER"
+        if cr.reads_earlier:
+            lines.append("    earlier = items[:position]")
+            earlier = "earlier"
+    for k, (var, direct) in enumerate(cr.quick):
+        namespace[f"compute{k}"] = direct
+        lines += [f"    v = compute{k}(values, {ent}, {earlier})",
+                  "    if v.__class__ is Fraction and v.denominator == 1:", "        v = int(v)"]
+        if var in cr.contested:
+            lines.append(f"    run.claim(cr, {var!r}, target, {ent}, position)")
+        lines.append(f"    target[{var!r}] = v")
+    exec(compile("\n".join(lines) + "\n", f"<rule {cr.rule.id}>", "exec"), namespace)  # noqa: S102 - our own text
+    return namespace["runner"]
 
 
 def output_builder(outputs: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:

@@ -146,7 +146,8 @@ def tune_collector() -> None:
 
 def _init_worker(rules: str | dict[str, str]) -> None:
     global _WORKER_PACK
-    _WORKER_PACK = _pack(rules)
+    if _WORKER_PACK is None:  # spawned; a forked worker has the pack its parent loaded
+        _WORKER_PACK = _pack(rules)
     tune_collector()
 
 
@@ -223,18 +224,25 @@ def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers:
         for task in tasks:
             yield evaluate_chunk(pack, task)
         return
-    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    global _WORKER_PACK
+    fork = os.name == "posix"
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
     init = rules if isinstance(rules, dict) else str(rules)
-    with ctx.Pool(workers, _init_worker, (init,), maxtasksperchild=RECYCLE_AFTER) as pool:
-        # Pool.imap would read the whole roll ahead into memory; keep a few chunks in flight instead,
-        # and hand results back in input order.
-        pending: deque[Any] = deque()
-        for task in tasks:
-            pending.append(pool.apply_async(_work, (task,)))
-            if len(pending) >= 3 * workers:
+    if fork:  # loaded once, here: forked workers start with it (and start at once)
+        _WORKER_PACK = _pack(rules)
+    try:
+        with ctx.Pool(workers, _init_worker, (init,), maxtasksperchild=RECYCLE_AFTER) as pool:
+            # Pool.imap would read the whole roll ahead into memory; keep a few chunks in flight instead,
+            # and hand results back in input order.
+            pending: deque[Any] = deque()
+            for task in tasks:
+                pending.append(pool.apply_async(_work, (task,)))
+                if len(pending) >= 3 * workers:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    finally:
+        _WORKER_PACK = None
 
 
 def _complete_records(target: Path, csv_output: bool) -> int:

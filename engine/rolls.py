@@ -91,6 +91,9 @@ def in_chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+_READ = 1 << 20  # bytes read at a time when finding the blocks of a roll
+
+
 def jsonl_slices(path: Path, size: int, skip: int = 0) -> Iterator[tuple[int, int, int]]:
     """A JSONL roll as (number of the first line, byte offset, byte length) of blocks of up to ``size`` lines.
 
@@ -107,10 +110,20 @@ def jsonl_slices(path: Path, size: int, skip: int = 0) -> Iterator[tuple[int, in
             number, offset = number + 1, offset + len(line)
             if line.strip():
                 skip -= 1
-        while lines := list(itertools.islice(f, size)):
-            length = sum(map(len, lines))
-            yield number + 1, offset, length
-            number, offset = number + len(lines), offset + length
+        # find the end of every size-th line by searching big buffers (not line by line); the buffer
+        # holds the file from the start of the current block, scanned up to ``scanned``
+        start, lines, buffer, base, scanned = offset, 0, b"", offset, offset
+        while data := f.read(_READ):
+            buffer, base = buffer[start - base:] + data, start
+            at = scanned - base
+            while (end := buffer.find(b"\n", at)) >= 0:
+                lines, at = lines + 1, end + 1
+                if lines == size:
+                    yield number + 1, start, base + at - start
+                    number, start, lines = number + lines, base + at, 0
+            scanned = base + len(buffer)
+        if start < scanned:  # the last block, ending with or without a newline
+            yield number + 1, start, scanned - start
 
 
 def slice_records(path: Path, first: int, offset: int, length: int) -> list[Record]:

@@ -9,7 +9,7 @@ import pytest
 from conftest import HUNAN
 from households import synth_households
 
-from engine import evaluate
+from engine import evaluate, rolls
 from engine.batch import run_batch, summarise_file
 from engine.rolls import jsonl_slices, read_records, slice_records
 
@@ -76,7 +76,7 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating(roll, tmp_path, 
     assert summary.households == 303 and summary.errors == 3
 
 
-def test_workers_read_their_own_blocks_of_the_roll_line_for_line(tmp_path):
+def test_workers_read_their_own_blocks_of_the_roll_line_for_line(tmp_path, monkeypatch):
     """Blank lines, Windows line ends and a byte that is not UTF-8 keep their line numbers in every block."""
     good = json.dumps({"household_id": "十", "county": "430626", "members": [{"id": "m1", "age": 70}]},
                       ensure_ascii=False).encode()
@@ -89,6 +89,10 @@ def test_workers_read_their_own_blocks_of_the_roll_line_for_line(tmp_path):
     assert [r.line for r in read_records(path)] == [1, 3, 4, 5, 7]
     assert [r.parsed().household_id for r in records] == ["十", "十", None, "十", "十"]
     assert [b[0] for b in jsonl_slices(path, 3, skip=2)] == [4, 7]  # resuming after two records
+    monkeypatch.setattr(rolls, "_READ", 5)  # blocks found across many small reads are the same blocks
+    assert list(jsonl_slices(path, 3)) == blocks
+    assert [b[0] for b in jsonl_slices(path, 3, skip=2)] == [4, 7]
+    monkeypatch.undo()
     two = tmp_path / "two.jsonl"
     run_batch(HUNAN, path, two, as_of=AS_OF, workers=2)
     assert [(r["line"], "error" in r) for r in _records(two)] == [(1, False), (3, False), (4, True), (5, False),

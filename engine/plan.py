@@ -13,7 +13,14 @@ of stages small:
   condition must be decided after its inputs are final and before the rule is applied).
 
 A rule without ``when`` has nothing to match: it applies at its level to the household or to
-every entity of its scope. The stage's facts carry only the values its conditions need.
+every entity of its scope. The stage's facts carry only the values its conditions need. Three
+more things keep what crosses into durable-rules small, none of them changing what is decided:
+
+* the household part of an entity rule's condition is matched once, on the household fact (a
+  ``Gate``), so that member facts do not carry the household's incomes;
+* member facts then repeat from household to household: what durable-rules fired for a fact's
+  values is kept (``Memo``) and a fact already matched is not asserted again;
+* rules with the same condition share one durable rule.
 """
 
 from __future__ import annotations

@@ -247,7 +247,7 @@ def build_plan(pack: RulePack) -> Plan:
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
-    fields = fact_fields(symbols)
+    fields = _read_fields(pack, compiled, fact_fields(symbols))
     steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level],
                   [cr for cr in compiled if cr.level == level and cr.condition is None])
              for level in range(max((cr.level for cr in compiled), default=-1) + 1)]
@@ -439,6 +439,24 @@ def _writers(rules: list[CompiledRule]) -> dict[tuple[str, str], list[CompiledRu
         for var, _ in cr.assignments:
             out.setdefault((cr.rule.scope, var), []).append(cr)
     return out
+
+
+def _read_fields(pack: RulePack, rules: list[CompiledRule], fields: Fields) -> Fields:
+    """The facts that a rule (as written or as matched), a reason or an output reads: only they are
+    flattened for an evaluation (with the household's id and county, and members' ids for labels)."""
+    read = {("household", "household_id"), ("household", "county"), ("member", "id")}
+    for cr in rules:
+        read |= cr.reads | cr.cond_reads | cr.apply_reads
+    scope_of = {collection: scope for scope, collection in SCOPE_COLLECTION.items()}
+    for spec in pack.outputs.values():
+        if isinstance(spec, str):
+            read.add(("household", spec))
+        elif "each" in spec:
+            scope = scope_of.get(spec["each"], "household")
+            read |= {(s, src) for src in spec["fields"].values() for s in (scope, "household")}
+        else:
+            read |= {("household", src) for src in spec.values()}
+    return {scope: [f for f in scope_fields if (scope, f[0]) in read] for scope, scope_fields in fields.items()}
 
 
 def _key_reads(keys: dict[str, Symbol]) -> set[tuple[str, str]]:

@@ -232,3 +232,9 @@ def test_two_rules_setting_one_value_for_one_member_is_an_error_with_or_without_
     household["members"] = [{"id": "mid", "age": 62}]
     decision, = evaluate_many(pack, [household], dt.date(2019, 6, 30))
     assert not isinstance(decision, EvaluationError)
+
+
+def test_only_the_facts_something_reads_are_flattened(pack):
+    member_fields = [name for name, *_ in pack.plan.fact_fields["member"]]
+    assert "name" not in member_fields and "relation" not in member_fields  # no rule, reason or output reads them
+    assert {"id", "age", "income.wages", "disability.grade"} <= set(member_fields)

@@ -164,11 +164,22 @@ def evaluate_chunk(pack: RulePack, task: Task) -> Done:
     chunk, as_of, version, csv_out = task
     records = chunk if isinstance(chunk, list) else slice_records(Path(chunk[0]), *chunk[1:])
     results = [out for part in in_chunks(records, CHUNK) for out in evaluate_records(pack, part, as_of, version)]
-    text = "".join(output_csv_row(r) if csv_out else dumps(r) + "\n" for r in results).encode("utf-8")
     summary = Summary()
+    lines = []
+    version_text = dumps({"number": version, "digest": pack.digest})
     for r in results:
         summary.add(r)
-    return text, summary
+        lines.append(output_csv_row(r) if csv_out else _record_text(r, version_text))
+    return "".join(lines).encode("utf-8"), summary
+
+
+def _record_text(record: dict[str, Any], version_text: str) -> str:
+    """``dumps(record)`` and a line end, with the rule version's JSON written once per chunk."""
+    if "error" in record:
+        return dumps(record) + "\n"
+    return (f'{{"line": {record["line"]}, "household_id": {dumps(record["household_id"])}, '
+            f'"county": {dumps(record["county"])}, "as_of": "{record["as_of"]}", '
+            f'"rule_version": {version_text}, "outputs": {dumps(record["outputs"])}}}\n')
 
 
 def _work(task: Task) -> Done:

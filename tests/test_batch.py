@@ -9,8 +9,9 @@ import pytest
 from conftest import HUNAN
 from households import synth_households
 
-from engine import evaluate, rolls
-from engine.batch import run_batch, summarise_file
+from engine import evaluate, load_pack, rolls
+from engine.batch import evaluate_chunk, evaluate_records, run_batch, summarise_file
+from engine.decision import dumps
 from engine.rolls import jsonl_slices, read_records, slice_records
 
 AS_OF = dt.date(2019, 6, 30)
@@ -120,3 +121,14 @@ def test_csv_roll_with_several_members_per_household(pack, tmp_path):
     assert ",1333,county," in rows[2]  # F02: severe flood in 花垣县: multiple 4 × 333.33 × 1 person
     assert rows[3].startswith("6,G03,,,error,") and "registered_poor" in rows[3] and "'maybe'" in rows[3]
     assert summary.errors == 1
+
+
+def test_a_chunk_is_written_as_dumps_writes_each_record(tmp_path):
+    good = {"household_id": "户-1\"引号", "county": "430626", "members": [{"id": "m1", "age": 70}]}
+    path = tmp_path / "roll.jsonl"
+    path.write_text(json.dumps(good, ensure_ascii=False) + "\n{bad\n", encoding="utf-8")
+    pack = load_pack(HUNAN)
+    text, summary = evaluate_chunk(pack, ((str(path), 1, 0, path.stat().st_size), AS_OF, 7, False))
+    records = evaluate_records(pack, slice_records(path, 1, 0, path.stat().st_size), AS_OF, 7)
+    assert text.decode("utf-8") == "".join(dumps(r) + "\n" for r in records)
+    assert summary.households == 2 and summary.errors == 1

@@ -123,7 +123,7 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
             for i, run in list(live.items()):
                 levels = fired[i]
                 values = run.values
-                quick_ok = not run.trace and not run.want_reasons
+                plain_run = not run.trace and not run.want_reasons  # no trace, no reasons: the runner alone
                 try:
                     for step in steps:
                         todo = levels.pop(step.level, None)
@@ -141,7 +141,7 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
                             todo.sort(key=_SLOT)
                         for slot, cr in todo:
                             runner = cr.runner
-                            if runner is None or not quick_ok:
+                            if runner is None or not plain_run:
                                 run.apply(cr, (slot >> 16) - 1)
                                 continue
                             try:
@@ -308,27 +308,16 @@ class _Run:
 
     def apply(self, cr: CompiledRule, idx: int) -> None:
         """Compute the assignments of a rule that fired for this household (idx -1) or entity ``idx``."""
-        if cr.quick is not None and not self.trace:
-            values = self.values
-            if idx < 0:
-                ent = target = None
-            else:
-                items = values[cr.collection]  # type: ignore[index]
-                ent = target = items[idx]
+        if cr.runner is not None and not self.trace:
             try:
-                earlier = items[:idx] if cr.reads_earlier else []
-                for var, direct in cr.quick:
-                    value = direct(values, ent, earlier)
-                    if value.__class__ is Fraction and value.denominator == 1:
-                        value = int(value)
-                    if var in cr.contested:
-                        self.claim(cr, var, values if target is None else target, ent, idx)
-                    (values if target is None else target)[var] = value
+                cr.runner(self.values, idx, self)
             except (ArithmeticError, TypeError, KeyError, ValueError):
                 pass  # computed again below, to say which assignment failed and why
             else:
                 if cr.rule.reason and self.want_reasons:
-                    self._reason(cr, Env(values, ent, earlier if cr.reads_earlier else None), idx)
+                    items = self.values[cr.collection] if cr.collection else None
+                    self._reason(cr, Env(self.values, None if items is None else items[idx],
+                                         items[:idx] if items is not None and cr.reads_earlier else None), idx)
                 return
         rule = cr.rule
         if idx < 0:

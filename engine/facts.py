@@ -7,7 +7,6 @@ naming the field by its path (``members[1].age``).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import schemas
-from .amounts import Fraction, exact
+from .amounts import exact
 from .errors import HouseholdError, Problem
 from .expressions import Symbol
 from .model import RulePack
@@ -88,11 +87,10 @@ def fact_fields(symbols: dict[tuple[str, str], Symbol]) -> Fields:
 Flattener = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def flatteners(fields: Fields, defaults: dict[str, dict[str, Any]] | None = None) -> dict[str, Flattener]:
+def flatteners(fields: Fields, defaults: dict[str, dict[str, Any]]) -> dict[str, Flattener]:
     """For each scope, a function that flattens a checked household (or entity) into its values,
     with the ``defaults`` of the scope's rule variables."""
-    return {scope: _flattener(scope, scope_fields, (defaults or {}).get(scope, {}))
-            for scope, scope_fields in fields.items()}
+    return {scope: _flattener(scope, scope_fields, defaults.get(scope, {})) for scope, scope_fields in fields.items()}
 
 
 def prepare(pack: RulePack, data: Any, flatten: dict[str, Flattener]) -> Household:
@@ -141,11 +139,9 @@ def _flattener(scope: str, fields: list[tuple[str, tuple[str, ...], Symbol]],
         else:
             value = "raw"
         lines.append(f"    out[{name!r}] = {value}")
-    namespace["deepcopy"] = copy.deepcopy
     for i, (name, default) in enumerate(variables.items()):
-        namespace[f"variable{i}"] = default
-        shared = default is None or isinstance(default, bool | int | float | str | Fraction | dt.date)
-        lines.append(f"    out[{name!r}] = " + (f"variable{i}" if shared else f"deepcopy(variable{i})"))
+        namespace[f"variable{i}"] = default  # a number, text, date, true/false or None (load converts it)
+        lines.append(f"    out[{name!r}] = variable{i}")
     lines.append("    return out")
     exec(compile("\n".join(lines) + "\n", f"<flatten {scope}>", "exec"), namespace)  # noqa: S102 - our own text
     flatten: Flattener = namespace["flatten"]

@@ -63,9 +63,7 @@ class CompiledRule:
     contested: frozenset[str] = frozenset()  # variables it sets that other rules set too
     gate: Gate | None = None  # its household part, matched on the household fact (see _split_gates)
     collection: str | None = None  # members, claims or incidents for an entity rule
-    # (variable, generated function) of every assignment, when all have one
-    quick: tuple[tuple[str, Callable[..., Any]], ...] | None = None
-    # then the whole application, generated: runner(values, position, run) (see rule_runner)
+    # the application as one generated function, when every assignment has one (see rule_runner)
     runner: Callable[[dict[str, Any], int, Any], None] | None = None
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
@@ -256,7 +254,6 @@ def build_plan(pack: RulePack) -> Plan:
         cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
         cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
         if all(c.direct is not None for _, c in cr.assignments):
-            cr.quick = tuple((var, c.direct) for var, c in cr.assignments)  # type: ignore[misc]
             cr.runner = rule_runner(cr)
     segments: list[tuple[Stage | None, list[Step]]] = []
     for step in steps:
@@ -378,7 +375,6 @@ def rule_runner(cr: CompiledRule) -> Callable[[dict[str, Any], int, Any], None]:
     ``run.claim`` that no other rule set a value that several rules may set, store it. An
     exception is left to the caller, who applies the rule again through ``_Run.apply`` to explain it.
     """
-    assert cr.quick is not None
     namespace: dict[str, Any] = {"Fraction": Fraction, "NO_EARLIER": [], "cr": cr}
     lines = ["def runner(values, position, run):"]
     if cr.collection is None:
@@ -390,8 +386,8 @@ def rule_runner(cr: CompiledRule) -> Callable[[dict[str, Any], int, Any], None]:
         if cr.reads_earlier:
             lines.append("    earlier = items[:position]")
             earlier = "earlier"
-    for k, (var, direct) in enumerate(cr.quick):
-        namespace[f"compute{k}"] = direct
+    for k, (var, compiled) in enumerate(cr.assignments):
+        namespace[f"compute{k}"] = compiled.direct
         lines += [f"    v = compute{k}(values, {ent}, {earlier})",
                   "    if v.__class__ is Fraction and v.denominator == 1:", "        v = int(v)"]
         if var in cr.contested:
@@ -404,7 +400,7 @@ def rule_runner(cr: CompiledRule) -> Callable[[dict[str, Any], int, Any], None]:
 def output_builder(outputs: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A function from an evaluation's values to the pack's outputs (as ``decision.plain`` shows them).
 
-    Generated for the pack's ``outputs``, as ``fact_builder`` is for facts; names from the pack
+    Generated for the pack's ``outputs``, as ``content_builder`` is for facts; names from the pack
     appear only as string literals.
     """
     def shown(source: str) -> str:  # decision.plain, its first test inlined

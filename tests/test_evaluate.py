@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 
 import pytest
@@ -10,8 +11,10 @@ from conftest import HUNAN, ROOT
 from jsonschema import Draft202012Validator
 
 from engine import HouseholdError, evaluate, load_pack
+from engine.evaluate import evaluate_many
 from engine.policy_tests import run_test
 from engine.schemas import schema
+from engine.synth import synth_households
 
 EXAMPLES = json.loads((ROOT / "tests" / "policy" / "public-examples.json").read_text(encoding="utf-8"))
 PACK = load_pack(HUNAN)
@@ -61,6 +64,15 @@ def test_trace_reports_parameters_with_their_jurisdiction_and_date(pack):
     assert step.result == {"income_test_passed": True}
     member_steps = [s for s in decision.trace if s.rule == "member.income_labour_capable"]
     assert [(s.entity, s.result) for s in member_steps] == [("m1", {"counted_income": 4800})]
+
+
+def test_a_roll_without_trace_gives_the_same_outputs_and_reasons_as_one_household_with_trace(pack):
+    households = list(synth_households([c.code for c in pack.counties()], 300, 5, dt.date(2019, 6, 30)))
+    many = evaluate_many(pack, households, "2019-06-30")
+    for household, decision in zip(households, many, strict=True):
+        alone = evaluate(pack, household, "2019-06-30")
+        assert (decision.outputs, decision.reasons) == (alone.outputs, alone.reasons), household["household_id"]
+    assert sum(len(d.reasons["zh"]) for d in many) > 300
 
 
 def test_reasons_are_sentences_citing_their_clause(pack):

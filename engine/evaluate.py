@@ -11,7 +11,6 @@ assertion (``evaluate_many``).
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections import OrderedDict
 from typing import Any
 
@@ -25,9 +24,6 @@ from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
 from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
 
-# A rule to apply to an entity is (slot, rule): the slot orders entity by entity (the household first), then
-# rule by rule in the order of the pack: (position + 1) << 16 | order (build_plan allows fewer than 65,536 rules).
-_SLOT = operator.itemgetter(0)
 _PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 
@@ -107,95 +103,72 @@ def _run_all(pack: RulePack, households: list[Any], on: dt.date, trace: bool,
 
 def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
              results: list[Decision | DoudiError | _Run]) -> None:
-    """Run every level for all households: one durable-rules assertion per stage, then the rules.
+    """Run every segment for all households: one durable-rules assertion per stage, then the rules.
 
-    Rules are applied level by level; within a level entity by entity in input order (running
-    totals over ``earlier`` entities), and for one entity in the order of the pack. Households do
-    not share values: each one goes through every level up to the next assertion in one go.
+    After a stage's assertion, each household goes through the levels up to the next assertion in
+    one go (households do not share values): see ``plan.segment_runner`` for the order of rules.
     """
     live = dict(runs)
-    fired: dict[int, dict[int, list[tuple[int, CompiledRule]]]] = {i: {} for i in live}  # by level: (slot, rule)
-    by_durable = plan.by_durable
     with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
-        for stage, steps in plan.segments:
+        for stage, quick, explained in plan.segments:
             if stage is not None:
-                _match(session, stage, by_durable, live, fired, results)
+                _match(session, stage, plan.by_durable, live, results)
             for i, run in list(live.items()):
-                levels = fired[i]
-                values = run.values
-                plain_run = not run.trace and not run.want_reasons  # no trace, no reasons: the runner alone
                 try:
-                    for step in steps:
-                        todo = levels.pop(step.level, None)
-                        if step.always:  # no condition: the household, or every entity of the scope
-                            todo = todo or []
-                            for cr in step.always:
-                                if cr.collection is None:
-                                    todo.append((cr.order, cr))
-                                else:
-                                    todo.extend([(p << 16 | cr.order, cr)
-                                                 for p in range(1, len(values[cr.collection]) + 1)])
-                        if not todo:
-                            continue
-                        if len(todo) > 1:
-                            todo.sort(key=_SLOT)
-                        for slot, cr in todo:
-                            runner = cr.runner
-                            if runner is None or not plain_run:
-                                run.apply(cr, (slot >> 16) - 1)
-                                continue
-                            try:
-                                runner(values, (slot >> 16) - 1, run)
-                            except (ArithmeticError, TypeError, KeyError, ValueError):
-                                run.apply(cr, (slot >> 16) - 1)  # says which assignment failed, and why
+                    if run.trace or run.want_reasons:
+                        explained(run.values, run, run.masks)
+                        continue
+                    try:
+                        quick(run.values, run, run.masks)
+                    except (ArithmeticError, TypeError, KeyError, ValueError):
+                        # again, rule by rule through _Run.apply, which says which assignment failed and why
+                        # (a rule applied twice gives the same values: its inputs are set at earlier levels)
+                        explained(run.values, run, run.masks)
                 except EvaluationError as exc:
                     results[i] = exc
                     del live[i]
 
 
 def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule | Gate, ...]],
-           live: dict[int, _Run],
-           fired: dict[int, dict[int, list[tuple[int, CompiledRule]]]],
-           results: list[Decision | DoudiError | _Run]) -> None:
-    """Decide the conditions of ``stage`` for every live household; add what fired to ``fired``.
+           live: dict[int, _Run], results: list[Decision | DoudiError | _Run]) -> None:
+    """Decide the conditions of ``stage`` for every live household: set the bits of the rules that fired
+    in each one's masks (``run.masks``, one int for the household, a list of ints for entities).
 
     Facts whose values durable-rules has matched before (in this chunk or, through the stage's
     ``Memo``, in an earlier one) are not asserted again. An entity rule with a gate fires for an
     entity only if its gate fired for the household.
     """
     opened: set[tuple[int, Gate]] = set()
-    gated: list[tuple[int, int, CompiledRule]] = []
+    gated: list[tuple[int, list[int], int, tuple[tuple[Gate, int], ...]]] = []
 
-    def admit(i: int, position: int, decided: Decided) -> None:
-        levels = fired[i]
-        base = (position + 1) << 16
-        for level, order, cr in decided[0]:
-            bucket = levels.get(level)
-            if bucket is None:
-                levels[level] = [(base | order, cr)]
-            else:
-                bucket.append((base | order, cr))
+    def admit(i: int, masks: list[Any], slot: int, position: int, decided: Decided) -> None:
+        if position < 0:
+            masks[slot] = decided[0]
+        else:
+            masks[slot][position] = decided[0]
         if decided[1]:
             opened.update((i, gate) for gate in decided[1])
         if decided[2]:
-            gated.extend((i, position, cr) for cr in decided[2])
+            gated.append((i, masks[slot], position, decided[2]))
 
     batch: list[dict[str, Any]] = []
-    waiting: list[tuple[str, tuple[Any, ...], list[tuple[int, int]]]] = []  # per fact in batch: who needs it
+    # per fact in batch: its scope, content and who needs it (household, its masks, mask, entity position)
+    waiting: list[tuple[str, tuple[Any, ...], list[tuple[int, list[Any], int, int]]]] = []
 
     def consider(scope: str, runs: list[tuple[int, _Run]]) -> None:
         """Take the facts of ``scope`` from what the memo knows, or put them in the batch to assert."""
         memo = stage.memos[scope]
         table, lookups, hits = memo.table, 0, 0
-        asked: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
-        build, collection = stage.builders[scope], SCOPE_COLLECTION.get(scope)
+        asked: dict[tuple[Any, ...], list[tuple[int, list[Any], int, int]]] = {}
+        build, collection, slot = stage.builders[scope], SCOPE_COLLECTION.get(scope), stage.masks[scope]
         for i, run in runs:
-            values = run.values
+            values, masks = run.values, run.masks
             try:
                 if collection is None:
                     contents = [(-1, build(values, None))]
                 elif values[collection]:
                     contents = [(p, build(values, ent)) for p, ent in enumerate(values[collection])]
+                    masks[slot] = [0] * len(contents)
                 else:
                     continue
             except ValueError as exc:  # say which value could not be handed to durable-rules
@@ -208,16 +181,16 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
                     known = table.get(content)
                     if known is not None:
                         hits += 1
-                        admit(i, position, known)
+                        admit(i, masks, slot, position, known)
                         continue
                     who = asked.get(content)
                     if who is not None:
-                        who.append((i, position))
+                        who.append((i, masks, slot, position))
                         continue
                     asked[content] = who = []
                 else:
                     who = []
-                who.append((i, position))
+                who.append((i, masks, slot, position))
                 waiting.append((scope, content, who))
                 batch.append(stage.fact(scope, content, str(len(batch))))
         memo.count(lookups, hits)
@@ -237,8 +210,8 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
                 if len(patterns) < 4096:
                     patterns[pattern] = decided
             stage.memos[scope].store(content, decided)
-            for i, position in who:
-                admit(i, position, decided)
+            for i, masks, slot, position in who:
+                admit(i, masks, slot, position, decided)
         batch.clear()
         waiting.clear()
 
@@ -250,16 +223,26 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
     for scope, gates in stage.gated.items():
         consider(scope, [(i, run) for i, run in list(live.items()) if any((i, g) in opened for g in gates)])
     assert_batch()
-    for i, position, cr in gated:
-        if (i, cr.gate) in opened:
-            fired[i].setdefault(cr.level, []).append(((position + 1) << 16 | cr.order, cr))
+    for i, entity_masks, position, by_gate in gated:
+        for gate, bits in by_gate:
+            if (i, gate) in opened:
+                entity_masks[position] |= bits
 
 
 def _decided(crs: list[CompiledRule | Gate]) -> Decided:
-    """The rules that fired for a fact, as ``_match`` takes them: (level, order, rule), gates, gated rules."""
-    return (tuple((cr.level, cr.order, cr) for cr in crs if isinstance(cr, CompiledRule) and cr.gate is None),
-            tuple(cr for cr in crs if isinstance(cr, Gate)),
-            tuple(cr for cr in crs if isinstance(cr, CompiledRule) and cr.gate is not None))
+    """What fired for a fact, as ``_match`` takes it: the bits of the rules without a gate, the gates,
+    and per gate the bits of the rules with that gate."""
+    bits = 0
+    gates: list[Gate] = []
+    by_gate: dict[Gate, int] = {}
+    for cr in crs:
+        if isinstance(cr, Gate):
+            gates.append(cr)
+        elif cr.gate is None:
+            bits |= cr.bit
+        else:
+            by_gate[cr.gate] = by_gate.get(cr.gate, 0) | cr.bit
+    return bits, tuple(gates), tuple(by_gate.items())
 
 
 class _Run:
@@ -274,6 +257,7 @@ class _Run:
         values["as_of"] = on
         values.update(hh.entities)
         self.values = values
+        self.masks = list(plan.masks)  # the bits of the rules that fired, by stage and scope (see _match)
         self.steps: list[TraceStep] = []
         self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
         self._set_by: dict[tuple[int, str], str] = {}

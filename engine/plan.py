@@ -63,6 +63,9 @@ class CompiledRule:
     contested: frozenset[str] = frozenset()  # variables it sets that other rules set too
     gate: Gate | None = None  # its household part, matched on the household fact (see _split_gates)
     collection: str | None = None  # members, claims or incidents for an entity rule
+    # where an evaluation notes that its condition held: the mask of its stage and scope, and its bit there
+    mask: int = -1
+    bit: int = 0
     # the application as one generated function, when every assignment has one (see rule_runner)
     runner: Callable[[dict[str, Any], int, Any], None] | None = None
     parameters: list[str] = field(default_factory=list)
@@ -102,15 +105,16 @@ class Stage:
     gated: dict[str, frozenset[Gate]] = field(default_factory=dict)
     # per scope: fact(content, key) -> the durable-rules fact (see content_builder)
     makers: dict[str, Callable[[tuple[Any, ...], str], dict[str, Any]]] = field(default_factory=dict)
+    masks: dict[str, int] = field(default_factory=dict)  # per scope: its mask in an evaluation (Plan.masks)
 
     def fact(self, scope: str, content: tuple[Any, ...], key: str) -> dict[str, Any]:
         """The durable-rules fact of ``content`` (a value None is left out: a missing value)."""
         return self.makers[scope](content, key)
 
 
-# What fired for one fact, as the engine dispatches it: (level, order, rule) of the rules without
-# a gate, the gates, the rules with a gate (they fire where their gate fired too).
-Decided = tuple[tuple[tuple[int, int, "CompiledRule"], ...], tuple["Gate", ...], tuple["CompiledRule", ...]]
+# What fired for one fact, as the engine dispatches it: the bits of the rules without a gate, the
+# gates, and per gate the bits of the rules with that gate (they fire where their gate fired too).
+Decided = tuple[int, tuple["Gate", ...], tuple[tuple["Gate", int], ...]]
 
 
 class Memo:
@@ -158,6 +162,10 @@ class Step:
     always: list[CompiledRule] = field(default_factory=list)  # those without a condition
 
 
+# a segment's rule applications for one evaluation: (values, the _Run, its masks) -> None
+Segment = Callable[[dict[str, Any], Any, list[Any]], None]
+
+
 @dataclass
 class Plan:
     """The compiled form of a pack, shared by every evaluation of it."""
@@ -171,7 +179,11 @@ class Plan:
     by_name: dict[str, CompiledRule]
     by_durable: dict[str, tuple[CompiledRule | Gate, ...]]  # durable rule name -> what it decides
     fact_fields: Fields
-    segments: list[tuple[Stage | None, list[Step]]] = field(default_factory=list)  # steps from one stage to the next
+    # from one stage to the next: the stage and its levels' rule applications (see segment_runner),
+    # without trace or reasons and as _Run.apply explains them
+    segments: list[tuple[Stage | None, Segment, Segment]] = field(default_factory=list)
+    # an evaluation's masks of what fired, one per stage and scope: 0 (household) or () (entities)
+    masks: tuple[Any, ...] = ()
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
     outputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # values -> SPEC §8 outputs
 
@@ -208,8 +220,6 @@ def build_plan(pack: RulePack) -> Plan:
             found.append(Problem(f"rule {rule.id}: {exc}", f"规则 {rule.id}：表达式错误：{exc}",
                                  file=rule.file, line=rule.line_of(exc.where), path=f"rules.{rule.id}"))
     found += _check_outputs(pack, symbols)
-    if len(pack.rules) >= 1 << 16:  # the engine orders rules within 16 bits
-        found.append(Problem(f"{len(pack.rules)} rules: a pack may hold at most 65,535", path="rules"))
     if found:
         raise RulePackError(f"{len(found)} problem(s) in the rules; first: {found[0]}", found,
                             message_zh=f"规则有 {len(found)} 处错误")
@@ -255,15 +265,24 @@ def build_plan(pack: RulePack) -> Plan:
         cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
         if all(c.direct is not None for _, c in cr.assignments):
             cr.runner = rule_runner(cr)
-    segments: list[tuple[Stage | None, list[Step]]] = []
+    masks: list[Any] = []
+    for st in (stages[k] for k in sorted(stages)):
+        for scope in st.memos:
+            st.masks[scope] = len(masks)
+            masks.append(0 if scope == "household" else ())
+            for bit, cr in enumerate(st.rules.get(scope, [])):
+                cr.mask, cr.bit = st.masks[scope], 1 << bit
+    parts: list[tuple[Stage | None, list[Step]]] = []
     for step in steps:
-        if step.stage is not None or not segments:
-            segments.append((step.stage, []))
-        segments[-1][1].append(step)
+        if step.stage is not None or not parts:
+            parts.append((step.stage, []))
+        parts[-1][1].append(step)
+    segments = [(stage, segment_runner(part, explain=False), segment_runner(part, explain=True))
+                for stage, part in parts]
     definition, by_durable = _definition(compiled, gates, short)
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, definition, defaults,
-                {cr.rule.id: cr for cr in compiled}, by_durable, fields, segments, flatteners(fields, defaults),
-                output_builder(pack.outputs))
+                {cr.rule.id: cr for cr in compiled}, by_durable, fields, segments, tuple(masks),
+                flatteners(fields, defaults), output_builder(pack.outputs))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:
@@ -395,6 +414,64 @@ def rule_runner(cr: CompiledRule) -> Callable[[dict[str, Any], int, Any], None]:
         lines.append(f"    target[{var!r}] = v")
     exec(compile("\n".join(lines) + "\n", f"<rule {cr.rule.id}>", "exec"), namespace)  # noqa: S102 - our own text
     return namespace["runner"]
+
+
+def segment_runner(steps: list[Step], *, explain: bool) -> Segment:
+    """The rule applications of a segment's levels for one evaluation, as one generated function.
+
+    ``segment(values, run, masks)`` applies, level by level, every rule without a condition and
+    every rule whose condition held (its bit is set in ``masks``, see ``evaluate._match``): at a
+    level, first the household's rules in the order of the pack, then entity by entity in input
+    order (members, claims and incidents at the same position together), each entity's rules in the
+    order of the pack. A rule applies through its generated runner, or, when ``explain`` (trace,
+    reasons, or to say which assignment failed) or it has none, through ``run.apply``.
+    """
+    namespace: dict[str, Any] = {}
+    body: list[str] = []
+    collections: set[str] = set()
+    used: set[int] = set()
+
+    def call(cr: CompiledRule, position: str) -> str:
+        namespace[f"cr{cr.order}"] = cr
+        if explain or cr.runner is None:
+            return f"apply(cr{cr.order}, {position})"
+        namespace[f"run{cr.order}"] = cr.runner
+        return f"run{cr.order}(values, {position}, run)"
+
+    for step in steps:
+        body.append(f"    # level {step.level}")
+        entity_rules = [cr for cr in step.rules if cr.collection is not None]
+        for cr in step.rules:
+            if cr.collection is not None:
+                continue
+            if cr.condition is None:
+                body.append(f"    {call(cr, '-1')}")
+            else:
+                used.add(cr.mask)
+                body += [f"    if mask{cr.mask} & {cr.bit}:", f"        {call(cr, '-1')}"]
+        if not entity_rules:
+            continue
+        among = sorted({cr.collection for cr in entity_rules if cr.collection is not None})
+        collections.update(among)
+        count = f"n_{among[0]}" if len(among) == 1 else f"max({', '.join(f'n_{c}' for c in among)})"
+        body.append(f"    for p in range({count}):")
+        for mask in sorted({cr.mask for cr in entity_rules if cr.condition is not None}):
+            used.add(mask)
+            body.append(f"        bits{mask} = mask{mask}[p] if p < len(mask{mask}) else 0")
+        for cr in entity_rules:
+            if cr.condition is not None:
+                body += [f"        if bits{cr.mask} & {cr.bit}:", f"            {call(cr, 'p')}"]
+            elif len(among) == 1:
+                body.append(f"        {call(cr, 'p')}")
+            else:
+                body += [f"        if p < n_{cr.collection}:", f"            {call(cr, 'p')}"]
+    head = ["def segment(values, run, masks):", "    apply = run.apply"]
+    head += [f"    n_{c} = len(values[{c!r}])" for c in sorted(collections)]
+    head += [f"    mask{m} = masks[{m}]" for m in sorted(used)]
+    source = "\n".join(head + body + ["    return", ""])
+    exec(compile(source, "<levels from stage>", "exec"), namespace)  # noqa: S102 - our own text
+    segment: Segment = namespace["segment"]
+    return segment
 
 
 def output_builder(outputs: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:

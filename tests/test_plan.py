@@ -8,7 +8,7 @@ from conftest import HUNAN
 
 from engine import durable_backend, evaluate, load_pack
 from engine.errors import EvaluationError
-from engine.evaluate import evaluate_many
+from engine.evaluate import evaluate_many, outputs_many
 from engine.expressions import negate_condition
 from engine.load import load_files, read_files
 from engine.plan import Memo
@@ -225,10 +225,13 @@ def test_two_rules_setting_one_value_for_one_member_is_an_error_with_or_without_
     pack = load_files(files)
     household = {"household_id": "t", "county": "430626", "members": [{"id": "old", "age": 70},
                                                                         {"id": "mid", "age": 62}]}
-    for trace in (True, False):
-        result, = evaluate_many(pack, [household], dt.date(2019, 6, 30), trace=trace)
+    for trace, reasons in ((True, True), (False, True), (False, False)):
+        result, = evaluate_many(pack, [household], dt.date(2019, 6, 30), trace=trace, reasons=reasons)
         assert isinstance(result, EvaluationError)
         assert "rules twice.sixty and twice.sixty_five both set flagged for old" in result.message
+    result, = outputs_many(pack, [household], dt.date(2019, 6, 30))  # as a roll: generated runners only
+    assert isinstance(result, EvaluationError)
+    assert "rules twice.sixty and twice.sixty_five both set flagged for old" in result.message
     household["members"] = [{"id": "mid", "age": 62}]
     decision, = evaluate_many(pack, [household], dt.date(2019, 6, 30))
     assert not isinstance(decision, EvaluationError)
@@ -238,3 +241,36 @@ def test_only_the_facts_something_reads_are_flattened(pack):
     member_fields = [name for name, *_ in pack.plan.fact_fields["member"]]
     assert "name" not in member_fields and "relation" not in member_fields  # no rule, reason or output reads them
     assert {"id", "age", "income.wages", "disability.grade"} <= set(member_fields)
+
+
+SHARE = """
+kind: rules
+programme: share
+title: {zh: 份额测试, en: Share}
+reference: test
+variables:
+  share: {scope: member, type: number, default: 0, label: {zh: 份额, en: Share}}
+rules:
+  - id: share.of_age
+    for_each: member
+    title: {zh: 测试, en: Test}
+    reference: test
+    set: {share: 100 / (age - 40)}
+"""
+
+
+def test_a_rule_that_cannot_compute_in_a_roll_is_named_and_the_other_households_are_decided():
+    files = read_files(HUNAN)
+    files["rules/97-share.yaml"] = SHARE
+    pack = load_files(files)
+    households = [{"household_id": h, "county": "430626", "members": [{"id": "m1", "age": age}]}
+                  for h, age in (("a", 50), ("b", 40), ("c", 60))]
+    for results in (outputs_many(pack, households, dt.date(2019, 6, 30)),
+                    evaluate_many(pack, households, dt.date(2019, 6, 30), trace=True)):
+        failed = results[1]
+        assert isinstance(failed, EvaluationError)
+        assert "rule share.of_age" in failed.message and "could not compute share: division by zero" in failed.message
+        assert not isinstance(results[0], EvaluationError) and not isinstance(results[2], EvaluationError)
+    a, _, c = outputs_many(pack, households, dt.date(2019, 6, 30))
+    assert a[2] == evaluate(pack, households[0], "2019-06-30").outputs
+    assert c[2] == evaluate(pack, households[2], "2019-06-30").outputs

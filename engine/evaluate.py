@@ -26,6 +26,7 @@ from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Pl
 
 _PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
+_BASES: dict[tuple[str, str, dt.date], tuple[RulePack, dict[str, Resolved], dict[str, Any]]] = {}
 
 
 def parameter_index(pack: RulePack) -> ParameterIndex:
@@ -36,6 +37,20 @@ def parameter_index(pack: RulePack) -> ParameterIndex:
         while len(_INDEXES) > 16:
             _INDEXES.popitem(last=False)
     return index
+
+
+def _base(pack: RulePack, county: str, on: dt.date) -> tuple[dict[str, Resolved], dict[str, Any]]:
+    """The parameters in force for ``county`` on ``on``, and the values every household there starts
+    from: rule variables at their defaults, parameter values, ``as_of`` (cached; do not change them)."""
+    key = (pack.digest, county, on)
+    hit = _BASES.get(key)
+    if hit is None or hit[0] is not pack:
+        params, values = parameter_index(pack).in_force(county, on)
+        hit = _BASES[key] = (pack, params, {**pack.plan.defaults["household"], **values, "as_of": on})
+        if len(_BASES) > 4096:
+            _BASES.clear()
+            _BASES[key] = hit
+    return hit[1], hit[2]
 
 
 def parse_date(value: Any, field: str = "as_of") -> dt.date:
@@ -87,12 +102,13 @@ def outputs_many(pack: RulePack, households: list[Any],
 def _run_all(pack: RulePack, households: list[Any], on: dt.date, trace: bool,
              reasons: bool) -> list[Decision | DoudiError | _Run]:
     plan: Plan = pack.plan
-    index = parameter_index(pack)
     results: list[Decision | DoudiError | _Run] = []
     for household in households:
         try:
-            hh = facts.prepare(pack, household, plan.flatten)
-            results.append(_Run(pack, plan, hh, *index.in_force(hh.county, on), on, trace, reasons))
+            facts.check(pack, household)
+            params, base = _base(pack, household["county"], on)
+            values = facts.flatten(plan.flatten, household, base)
+            results.append(_Run(pack, plan, values, params, trace, reasons))
         except DoudiError as exc:
             results.append(exc)
     runs = [(i, r) for i, r in enumerate(results) if isinstance(r, _Run)]
@@ -248,15 +264,11 @@ def _decided(crs: list[CompiledRule | Gate]) -> Decided:
 class _Run:
     """The working state of one household's evaluation."""
 
-    def __init__(self, pack: RulePack, plan: Plan, hh: facts.Household, params: dict[str, Resolved],
-                 param_values: dict[str, Any], on: dt.date, trace: bool, reasons: bool):
+    def __init__(self, pack: RulePack, plan: Plan, values: dict[str, Any], params: dict[str, Resolved],
+                 trace: bool, reasons: bool):
         self.pack, self.plan, self.params, self.trace, self.want_reasons = pack, plan, params, trace, reasons
-        self.household_id, self.county = hh.household_id, hh.county
-        values = hh.values  # fresh from the flattener, with the variables' defaults (its own to change)
-        values.update(param_values)
-        values["as_of"] = on
-        values.update(hh.entities)
-        self.values = values
+        self.household_id, self.county = values["household_id"], values["county"]
+        self.values = values  # fresh from facts.flatten (its own to change)
         self.masks = list(plan.masks)  # the bits of the rules that fired, by stage and scope (see _match)
         self.steps: list[TraceStep] = []
         self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from . import schemas
@@ -21,16 +20,6 @@ from .model import RulePack
 
 _COLLECTIONS = (("members", "member", "members"), ("medical_claims", "claim", "claims"),
                 ("incidents", "incident", "incidents"))
-
-
-@dataclass(frozen=True)
-class Household:
-    """Facts flattened for the rules: household values and one dict per member, claim, incident."""
-
-    household_id: str
-    county: str
-    values: dict[str, Any]
-    entities: dict[str, list[dict[str, Any]]]  # members / claims / incidents
 
 
 def check(pack: RulePack, data: Any) -> None:
@@ -84,36 +73,36 @@ def fact_fields(symbols: dict[tuple[str, str], Symbol]) -> Fields:
     return fields
 
 
-Flattener = Callable[[dict[str, Any]], dict[str, Any]]
+Flattener = Callable[..., dict[str, Any]]  # (checked object[, base]) -> values
 
 
 def flatteners(fields: Fields, defaults: dict[str, dict[str, Any]]) -> dict[str, Flattener]:
-    """For each scope, a function that flattens a checked household (or entity) into its values,
-    with the ``defaults`` of the scope's rule variables."""
+    """For each scope, a function that flattens a checked household (or entity) into its values:
+    a copy of ``base`` (default: the ``defaults`` of the scope's rule variables) and the facts."""
     return {scope: _flattener(scope, scope_fields, defaults.get(scope, {})) for scope, scope_fields in fields.items()}
 
 
-def prepare(pack: RulePack, data: Any, flatten: dict[str, Flattener]) -> Household:
-    """Check ``data`` and flatten it into the values the rules read (defaults filled in)."""
-    check(pack, data)
-    values = flatten["household"](data)
-    entities = {}
+def flatten(by_scope: dict[str, Flattener], data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The values of a checked household: ``base`` (rule variables at their defaults, parameters), its facts,
+    and its members, medical claims and incidents each as values of their own."""
+    values = by_scope["household"](data, base)
     for key, scope, name in _COLLECTIONS:
         items = data.get(key)
-        entities[name] = [flatten[scope](item) for item in items] if items else []
-    return Household(data["household_id"], data["county"], values, entities)
+        values[name] = [by_scope[scope](item) for item in items] if items else []
+    return values
 
 
 def _flattener(scope: str, fields: list[tuple[str, tuple[str, ...], Symbol]],
                variables: dict[str, Any]) -> Flattener:
-    """The values of ``fields`` read from a checked object: amounts exact, dates as dates, defaults filled
-    in; then the rule ``variables`` at their defaults.
+    """A copy of a base (by default the rule ``variables`` at their defaults), then the values of ``fields``
+    read from a checked object: amounts exact, dates as dates, defaults filled in.
 
     Generated once per scope, unrolled over the fields (it runs for every household and entity);
-    names appear in it only as string literals (``repr``), defaults as bound constants.
+    names appear in it only as string literals (``repr``), defaults as bound constants. Defaults
+    are numbers, text, dates, true/false or None (load converts them): a shallow copy suffices.
     """
-    lines = ["def flatten(d):", "    out = {}"]
-    namespace: dict[str, Any] = {"exact": exact, "date": dt.date.fromisoformat}
+    lines = ["def flatten(d, base=VARIABLES):", "    out = base.copy()"]
+    namespace: dict[str, Any] = {"exact": exact, "date": dt.date.fromisoformat, "VARIABLES": dict(variables)}
     parents: dict[str, str] = {}  # an object holding several fields (income) is looked up once
     for i, (name, parts, sym) in enumerate(fields):
         if len(parts) > 1:
@@ -139,9 +128,6 @@ def _flattener(scope: str, fields: list[tuple[str, tuple[str, ...], Symbol]],
         else:
             value = "raw"
         lines.append(f"    out[{name!r}] = {value}")
-    for i, (name, default) in enumerate(variables.items()):
-        namespace[f"variable{i}"] = default  # a number, text, date, true/false or None (load converts it)
-        lines.append(f"    out[{name!r}] = variable{i}")
     lines.append("    return out")
     exec(compile("\n".join(lines) + "\n", f"<flatten {scope}>", "exec"), namespace)  # noqa: S102 - our own text
     flatten: Flattener = namespace["flatten"]

@@ -192,6 +192,11 @@ def symbol_table(pack: RulePack) -> dict[tuple[str, str], Symbol]:
     """Facts (from the household schema), parameters and rule variables, keyed by (scope, name)."""
     symbols = dict(schemas.fact_symbols())
     for p in pack.parameters.values():
+        if ("household", p.name) in symbols:  # (its value would hide the household's own)
+            raise RulePackError(f"{p.file}: parameter '{p.name}' has the name of a household fact",
+                                [Problem(f"parameter '{p.name}' clashes with a household fact of the same name",
+                                         f"参数 '{p.name}' 与家庭信息字段同名", file=p.file,
+                                         line=p.line or None, path=f"parameters.{p.name}")])
         symbols[("household", p.name)] = Symbol(p.name, "parameter", "household", p.type)
     for (scope, name), v in pack.variables.items():
         if (scope, name) in symbols:

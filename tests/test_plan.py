@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from conftest import HUNAN
 
 from engine import durable_backend, evaluate, load_pack
-from engine.errors import EvaluationError
+from engine.errors import EvaluationError, RulePackError
 from engine.evaluate import evaluate_many, outputs_many
 from engine.expressions import negate_condition
 from engine.load import load_files, read_files
@@ -274,3 +275,19 @@ def test_a_rule_that_cannot_compute_in_a_roll_is_named_and_the_other_households_
     a, _, c = outputs_many(pack, households, dt.date(2019, 6, 30))
     assert a[2] == evaluate(pack, households[0], "2019-06-30").outputs
     assert c[2] == evaluate(pack, households[2], "2019-06-30").outputs
+
+
+def test_a_parameter_with_the_name_of_a_household_fact_is_refused():
+    files = read_files(HUNAN)
+    files["parameters.yaml"] = files["parameters.yaml"].replace("parameters:\n", """parameters:
+  registered_poor:
+    label: {zh: 建档立卡, en: Registered poor}
+    unit: {zh: 是/否, en: yes/no}
+    type: bool
+    reference: test
+""", 1)
+    with pytest.raises(RulePackError) as caught:
+        assert load_files(files).plan  # the plan is built on first use
+    problem, = caught.value.problems
+    assert problem.message == "parameter 'registered_poor' clashes with a household fact of the same name"
+    assert (problem.file, problem.line, problem.path) == ("parameters.yaml", 5, "parameters.registered_poor")

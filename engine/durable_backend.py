@@ -8,9 +8,10 @@ durable-rules 2.0.28 has traps (see the project notes); this wrapper closes each
   pending action of a session is drained synchronously before a call returns;
 * facts are asserted (all matching rules fire), never posted (first match only);
 * a fact that no rule matches is normal ("no rule fired"), not an exception;
-* every assertion gets a fresh session id from a counter (never the household id: sids are
+* every session gets a fresh session id from a counter (never the household id: sids are
   looked up by a 32-bit hash) and its state is deleted in ``finally`` (1,024 live sessions max;
-  memory and time grow with the facts a session holds);
+  memory and time grow with the facts a session holds); facts are numbered within a session, as
+  durable-rules refuses a fact identical to one it holds;
 * one lock serialises calls into the C core (it is not thread-safe); use processes for parallelism;
 * values arrive as ints, bools, strings or short floats, never Decimal (see expressions.encode_for_durable);
 * a rule whose '$or' condition is satisfied by several branches is activated once per branch;
@@ -43,7 +44,7 @@ _CACHE: OrderedDict[str, _Ruleset] = OrderedDict()
 CACHE_SIZE = 16
 
 _RULE = re.compile(r'\{"([^"]+)":')
-_KEY = re.compile(r'"k":\s*"([^"]*)"')
+_KEY = re.compile(r'"k":\s*(\d+)')
 _NOT_HANDLED = 1
 _OBSERVED = 2
 SENTINEL = "doudi_sentinel"  # rule name and fact property: no pack rule is called that or reads it
@@ -90,51 +91,68 @@ def ruleset(name: str, definition: dict[str, Any]) -> _Ruleset:
 
 
 class Session:
-    """Working memory in durable-rules for one evaluation (of one household or a chunk of them)."""
+    """Working memory in durable-rules for one evaluation (of one household or a chunk of them).
+
+    Facts are asserted into one durable-rules session (state), created at the first ``match`` and
+    deleted when the session closes: facts never linger past it (the engine slows down as its
+    working memory grows). Each fact gets a key ``k`` unique in the session (durable-rules refuses
+    a fact identical to one it holds).
+    """
 
     def __init__(self, rs: _Ruleset):
         self._rs = rs
+        self._sid: str | None = None
+        self._keys = 0  # facts asserted so far: the next fact's key
+        self._acted = False  # an action ran in this session
 
-    def match(self, facts: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        """Assert ``facts``; return (rule name, fact key ``k``) for every rule that fired.
-
-        Each call works in a fresh durable-rules session that is deleted afterwards: facts of an
-        earlier call never linger (the engine slows down as its working memory grows).
-        """
-        sid = f"s{next(_SIDS)}"
-        for f in facts:
+    def match(self, facts: list[dict[str, Any]]) -> list[tuple[str, int]]:
+        """Assert ``facts``; return (rule name, position of the fact in ``facts``) for every rule that fired."""
+        if self._sid is None:
+            self._sid = f"s{next(_SIDS)}"
+        sid, first = self._sid, self._keys
+        for n, f in enumerate(facts, first):
             f["sid"] = sid
+            f["k"] = n
+        self._keys += len(facts)
         handle = self._rs.handle
-        fired: list[tuple[str, str]] = []
+        fired: list[tuple[str, int]] = []
         try:
-            try:
-                code, state = _core.assert_facts(handle, _json(facts))
-            except _core.error as exc:
-                raise DurableError(f"durable-rules refused the facts: {exc}") from None
-            if code == _OBSERVED:
-                raise DurableError("durable-rules saw an identical fact twice (each fact needs a unique key)")
-            self._drain(handle, state, fired)
-            return fired
+            code, state = _core.assert_facts(handle, _json(facts))
+        except _core.error as exc:
+            raise DurableError(f"durable-rules refused the facts: {exc}") from None
+        if code == _OBSERVED:
+            raise DurableError("durable-rules saw an identical fact twice (each fact needs a unique key)")
+        self._drain(handle, state, fired, first)
+        self._acted = self._acted or bool(fired)
+        return fired
+
+    def close(self) -> None:
+        """Delete the session's state (after running the sentinel's action if no action ever ran)."""
+        sid, self._sid = self._sid, None
+        if sid is None:
+            return
+        try:
+            if not self._acted:  # no action ran in this session: run the sentinel's before the state goes
+                _settle(self._rs.handle, sid)
         finally:
-            if not fired:  # no action ran in this session: run the sentinel's before the state goes
-                _settle(handle, sid)
-            _core.delete_state(handle, sid)
+            _core.delete_state(self._rs.handle, sid)
+            self._acted = False
 
     @staticmethod
-    def _drain(handle: int, state: int, fired: list[tuple[str, str]]) -> None:
-        seen: set[tuple[str, str]] = set()
+    def _drain(handle: int, state: int, fired: list[tuple[str, int]], first: int) -> None:
+        seen: set[tuple[str, int]] = set()
         result = _core.start_action_for_state(handle, state)
         while result:
             # A message is {"rule": [{"m": fact}, ...]}; decoding every matched fact is the costliest part,
-            # so the rule name and the facts' keys are read off the text (a literal '"k": "' cannot occur
-            # inside a JSON string, where quotes are escaped).
+            # so the rule name and the facts' keys are read off the text (the only property that holds a
+            # number between '"k":' and a comma or brace is the key: fact values are never objects).
             text = result[1]
             rule_name = _RULE.match(text)
             if rule_name is None:
                 raise DurableError(f"unexpected action message from durable-rules: {text[:80]}")
             for key in _KEY.findall(text):
                 # durable-rules activates a rule once per satisfied branch of an '$or': fire it once.
-                hit = (rule_name[1], key)
+                hit = (rule_name[1], int(key) - first)
                 if hit not in seen:
                     seen.add(hit)
                     fired.append(hit)
@@ -157,4 +175,8 @@ def _settle(handle: int, sid: str) -> None:
 def session(name: str, definition: dict[str, Any]) -> Iterator[Session]:
     """A session of ruleset ``name`` held under the lock (the C core is not thread-safe)."""
     with _LOCK:
-        yield Session(ruleset(name, definition))
+        current = Session(ruleset(name, definition))
+        try:
+            yield current
+        finally:
+            current.close()

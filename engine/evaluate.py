@@ -208,15 +208,15 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
                     who = []
                 who.append((i, masks, slot, position))
                 waiting.append((scope, content, who))
-                batch.append(stage.fact(scope, content, str(len(batch))))
+                batch.append(stage.fact(scope, content))
         memo.count(lookups, hits)
 
     def assert_batch() -> None:
         if not batch:
             return
         matched: list[list[str]] = [[] for _ in batch]
-        for rule_name, key in session.match(batch):
-            matched[int(key)].append(rule_name)
+        for rule_name, position in session.match(batch):
+            matched[position].append(rule_name)
         patterns = stage.patterns
         for (scope, content, who), names in zip(waiting, matched, strict=True):
             pattern = tuple(names)
@@ -279,14 +279,14 @@ class _Run:
         fields = stage.fields[scope]
         try:
             for ent in [None] if scope == "household" else self.values[SCOPE_COLLECTION[scope]]:
-                self._fact(stage.index, scope, "", fields, ent)
+                self._fact(stage.index, scope, fields, ent)
         except EvaluationError as named:
             return named
         return EvaluationError(f"a value could not be handed to durable-rules: {exc}", [Problem(str(exc))])
 
-    def _fact(self, stage: int, scope: str, key: str, fields: list[tuple[str, bool, str, str]],
+    def _fact(self, stage: int, scope: str, fields: list[tuple[str, bool, str, str]],
               ent: dict[str, Any] | None) -> dict[str, Any]:
-        fact: dict[str, Any] = {"stage": stage, "scope": scope, "k": key}
+        fact: dict[str, Any] = {"stage": stage, "scope": scope}
         values = self.values
         for dkey, from_entity, name, type_ in fields:
             value = ent[name] if from_entity else values[name]  # type: ignore[index]

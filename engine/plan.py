@@ -103,13 +103,13 @@ class Stage:
     patterns: dict[tuple[str, ...], Decided] = field(default_factory=dict)  # durable rules fired -> Decided
     # entity scopes whose every rule here has a gate: their facts are needed only where a gate opened
     gated: dict[str, frozenset[Gate]] = field(default_factory=dict)
-    # per scope: fact(content, key) -> the durable-rules fact (see content_builder)
-    makers: dict[str, Callable[[tuple[Any, ...], str], dict[str, Any]]] = field(default_factory=dict)
+    # per scope: fact(content) -> the durable-rules fact (see content_builder)
+    makers: dict[str, Callable[[tuple[Any, ...]], dict[str, Any]]] = field(default_factory=dict)
     masks: dict[str, int] = field(default_factory=dict)  # per scope: its mask in an evaluation (Plan.masks)
 
-    def fact(self, scope: str, content: tuple[Any, ...], key: str) -> dict[str, Any]:
+    def fact(self, scope: str, content: tuple[Any, ...]) -> dict[str, Any]:
         """The durable-rules fact of ``content`` (a value None is left out: a missing value)."""
-        return self.makers[scope](content, key)
+        return self.makers[scope](content)
 
 
 # What fired for one fact, as the engine dispatches it: the bits of the rules without a gate, the
@@ -353,13 +353,13 @@ def _assignable(target: str, value: str) -> bool:
 def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, str]],
                     short: dict[str, str]) -> tuple[
         Callable[[dict[str, Any], dict[str, Any] | None], tuple[Any, ...]],
-        Callable[[tuple[Any, ...], str], dict[str, Any]]]:
+        Callable[[tuple[Any, ...]], dict[str, Any]]]:
     """Two functions generated for the fields of ``scope``'s facts at ``stage``: content and fact.
 
     ``content(values, entity)`` gives the fact's values, one per field, as a loop over ``fields``
     calling ``encode_for_durable`` would, unrolled (facts are needed for every household at every
     stage). None stands for a value the fact leaves out; lists become tuples, so that the content
-    can key a ``Memo``. ``fact(content, key)`` makes the durable-rules fact of a content, its
+    can key a ``Memo``. ``fact(content)`` makes the durable-rules fact of a content, its
     properties called by their ``short`` names. Names from
     the pack appear only as string literals (``repr``). A value that cannot be encoded raises
     ValueError; the caller reports which one.
@@ -382,9 +382,9 @@ def content_builder(stage: int, scope: str, fields: list[tuple[str, bool, str, s
             fact_lines.append(f"    if c{i} is not None: f[{short[dkey]!r}] = c{i}")
         names.append(f"c{i}")
     unpacked = f"{', '.join(names)}{',' if len(names) == 1 else ''}"
-    head = f"    f = {{'stage': {stage!r}, 'scope': {scope!r}, 'k': key}}"
+    head = f"    f = {{'stage': {stage!r}, 'scope': {scope!r}}}"
     source = "\n".join(["def content(values, ent):", *lines, f"    return ({unpacked})", "",
-                        "def fact(content, key):", *([f"    {unpacked} = content"] if names else []), head,
+                        "def fact(content):", *([f"    {unpacked} = content"] if names else []), head,
                         *fact_lines, "    return f", ""])
     namespace: dict[str, Any] = {"encode": _hashable_encoding, "PLAIN": (bool, int, str)}
     exec(compile(source, f"<facts of stage {stage}, {scope}>", "exec"), namespace)  # noqa: S102 - our own text

@@ -31,13 +31,18 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader without implicit timestamps and with duplicate-key detection."""
 
 
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _QuickLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same on libyaml's parser (when PyYAML has it): ten times quicker, with terser syntax errors."""
 
 
-def _construct_mapping(loader: _StrictLoader, node: MappingNode) -> Node:
+for _loader in (_StrictLoader, _QuickLoader):
+    _loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: MappingNode) -> Node:
     loader.flatten_mapping(node)
     out = Node()
     out.line = node.start_mark.line + 1
@@ -59,11 +64,16 @@ def _construct_mapping(loader: _StrictLoader, node: MappingNode) -> Node:
     return out
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+for _loader in (_StrictLoader, _QuickLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def parse_yaml(text: str, file: str) -> Any:
     """Parse one YAML document strictly; raise RulePackError naming file and line."""
+    try:
+        return yaml.load(text, Loader=_QuickLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError:
+        pass  # read again by PyYAML's own parser, whose errors say more ("found character '\t'")
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import yaml
 from conftest import HUNAN
 
-from engine import RulePackError, load_pack
+from engine import RulePackError, load_pack, source
 
 XINHUA = "values/431322-新化县.yaml"
 PROVINCE = "values/430000-湖南省.yaml"
@@ -346,3 +347,23 @@ def test_digest_changes_when_a_value_changes(copy_pack, pack):
 def test_digest_changes_when_a_document_reference_changes(copy_pack, pack):
     _edit(copy_pack, XINHUA, "新政发〔2018〕1号", "新政发〔2018〕2号")
     assert _digest(copy_pack) != pack.digest
+
+
+def _lines(node):
+    """Every mapping's line and its keys' lines, depth first."""
+    if isinstance(node, source.Node):
+        return [(node.line, sorted(node.key_lines.items()))] + [x for v in node.values() for x in _lines(v)]
+    if isinstance(node, list):
+        return [x for v in node for x in _lines(v)]
+    return []
+
+
+def test_libyaml_and_pyyaml_read_every_document_of_the_pack_alike():
+    files = sorted(HUNAN.rglob("*.yaml"))
+    assert len(files) > 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        quick = yaml.load(text, Loader=source._QuickLoader)  # noqa: S506 - SafeLoader subclasses
+        strict = yaml.load(text, Loader=source._StrictLoader)  # noqa: S506
+        assert quick == strict, path
+        assert _lines(quick) == _lines(strict), path

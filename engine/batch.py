@@ -14,11 +14,13 @@ import gc
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .decision import dumps
 from .errors import DoudiError
@@ -157,6 +159,9 @@ def _init_worker(rules: str | dict[str, str]) -> None:
 Chunk = list[Record] | tuple[str, int, int, int]
 Task = tuple[Chunk, "dt.date | None", "int | None", bool]
 Done = tuple[bytes, Summary]
+# what a worker process hands back: its output in a file of its own (the parent appends it to the
+# results in the kernel, instead of receiving megabytes through a pipe), and the summary
+Spilled = tuple[str, Summary]
 
 
 def evaluate_chunk(pack: RulePack, task: Task) -> Done:
@@ -182,9 +187,28 @@ def _record_text(record: dict[str, Any], version_text: str) -> str:
             f'"rule_version": {version_text}, "outputs": {dumps(record["outputs"])}}}\n')
 
 
-def _work(task: Task) -> Done:
+def _work(task: Task, spill: str) -> Spilled:
     assert _WORKER_PACK is not None
-    return evaluate_chunk(_WORKER_PACK, task)
+    text, summary = evaluate_chunk(_WORKER_PACK, task)
+    descriptor, path = tempfile.mkstemp(suffix=".part", dir=spill)
+    with os.fdopen(descriptor, "wb") as part:
+        part.write(text)
+    return path, summary
+
+
+def _append(sink: IO[bytes], path: str) -> None:
+    """Append a worker's output file to the results (by ``sendfile`` where it can), then delete it."""
+    sink.flush()
+    with open(path, "rb") as part:
+        size, sent = os.fstat(part.fileno()).st_size, 0
+        try:
+            while sent < size and (n := os.sendfile(sink.fileno(), part.fileno(), sent, size - sent)):
+                sent += n
+        except (AttributeError, OSError):  # no sendfile from file to file here: copy the rest
+            part.seek(sent)
+            shutil.copyfileobj(part, sink)
+            sink.flush()
+    os.unlink(path)
 
 
 def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *, as_of: dt.date | None = None,
@@ -217,9 +241,12 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
         else:
             chunks = ((str(source), *block) for block in jsonl_slices(source, TASK, skip=done))
         tasks = ((chunk, as_of, version, out_csv) for chunk in chunks)
-        for text, part in _results(rules, tasks, workers, own_process):
-            sink.write(text)
-            sink.flush()
+        for output, part in _results(rules, tasks, workers, own_process):
+            if isinstance(output, bytes):
+                sink.write(output)
+                sink.flush()
+            else:
+                _append(sink, output)
             summary.merge(part)
             if progress:
                 progress(part.households)
@@ -227,7 +254,7 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
 
 
 def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers: int,
-             own_process: bool) -> Iterator[Done]:
+             own_process: bool) -> Iterator[Done | Spilled]:
     if workers == 1:
         pack = _pack(rules)
         if own_process:
@@ -242,12 +269,13 @@ def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers:
     if fork:  # loaded once, here: forked workers start with it (and start at once)
         _WORKER_PACK = _pack(rules)
     try:
-        with ctx.Pool(workers, _init_worker, (init,), maxtasksperchild=RECYCLE_AFTER) as pool:
+        with tempfile.TemporaryDirectory(prefix="doudi-batch-") as spill, \
+                ctx.Pool(workers, _init_worker, (init,), maxtasksperchild=RECYCLE_AFTER) as pool:
             # Pool.imap would read the whole roll ahead into memory; keep a few chunks in flight instead,
             # and hand results back in input order.
             pending: deque[Any] = deque()
             for task in tasks:
-                pending.append(pool.apply_async(_work, (task,)))
+                pending.append(pool.apply_async(_work, (task, spill)))
                 if len(pending) >= 3 * workers:
                     yield pending.popleft().get()
             while pending:

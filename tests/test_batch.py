@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import tempfile
 
 import pytest
 from conftest import HUNAN
 from households import synth_households
 
-from engine import evaluate, load_pack, rolls
+from engine import batch, evaluate, load_pack, rolls
 from engine.batch import evaluate_chunk, evaluate_records, run_batch, summarise_file
 from engine.decision import dumps
 from engine.rolls import jsonl_slices, read_records, slice_records
@@ -75,6 +77,27 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating(roll, tmp_path, 
     # the summary of the resumed run covers the whole roll, the records kept included
     assert summary.as_dict() | {"skipped_resumed": 0} == summarise_file(partial)
     assert summary.households == 303 and summary.errors == 3
+
+
+def test_worker_outputs_are_appended_in_input_order_and_leave_no_files(roll, tmp_path, monkeypatch):
+    source, _ = roll
+    one, two, copied = tmp_path / "one.jsonl", tmp_path / "two.jsonl", tmp_path / "copied.jsonl"
+    run_batch(HUNAN, source, one, as_of=AS_OF, workers=1)
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    monkeypatch.setattr(batch, "TASK", 40)  # eight tasks, each worker's output in a file of its own
+    summary = run_batch(HUNAN, source, two, as_of=AS_OF, workers=2)
+    assert two.read_bytes() == one.read_bytes()
+    assert summary.households == 303 and summary.errors == 3
+
+    def no_sendfile(*args):
+        raise OSError("sendfile between files is not supported here")
+
+    monkeypatch.setattr(os, "sendfile", no_sendfile)
+    run_batch(HUNAN, source, copied, as_of=AS_OF, workers=2)
+    assert copied.read_bytes() == one.read_bytes()
+    assert list(spill.iterdir()) == []
 
 
 def test_workers_read_their_own_blocks_of_the_roll_line_for_line(tmp_path, monkeypatch):

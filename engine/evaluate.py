@@ -177,13 +177,14 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
         table, lookups, hits = memo.table, 0, 0
         asked: dict[tuple[Any, ...], list[tuple[int, list[Any], int, int]]] = {}
         build, collection, slot = stage.builders[scope], SCOPE_COLLECTION.get(scope), stage.masks[scope]
+        make = stage.makers[scope]
         for i, run in runs:
             values, masks = run.values, run.masks
             try:
                 if collection is None:
-                    contents = [(-1, build(values, None))]
+                    contents, first = [build(values, None)], -1
                 elif values[collection]:
-                    contents = [(p, build(values, ent)) for p, ent in enumerate(values[collection])]
+                    contents, first = [build(values, ent) for ent in values[collection]], 0
                     masks[slot] = [0] * len(contents)
                 else:
                     continue
@@ -191,7 +192,7 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
                 results[i] = run.unencodable(stage, scope, exc)
                 del live[i]
                 continue
-            for position, content in contents:
+            for position, content in enumerate(contents, first):
                 if table is not None:
                     lookups += 1
                     known = table.get(content)
@@ -208,7 +209,7 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
                     who = []
                 who.append((i, masks, slot, position))
                 waiting.append((scope, content, who))
-                batch.append(stage.fact(scope, content))
+                batch.append(make(content))
         memo.count(lookups, hits)
 
     def assert_batch() -> None:
@@ -237,7 +238,8 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
     assert_batch()
     # scopes whose rules all wait on a gate: only the entities of households where one opened
     for scope, gates in stage.gated.items():
-        consider(scope, [(i, run) for i, run in list(live.items()) if any((i, g) in opened for g in gates)])
+        where = {i for i, gate in opened if gate in gates}
+        consider(scope, [(i, run) for i, run in list(live.items()) if i in where])
     assert_batch()
     for i, entity_masks, position, by_gate in gated:
         for gate, bits in by_gate:

@@ -103,13 +103,9 @@ class Stage:
     patterns: dict[tuple[str, ...], Decided] = field(default_factory=dict)  # durable rules fired -> Decided
     # entity scopes whose every rule here has a gate: their facts are needed only where a gate opened
     gated: dict[str, frozenset[Gate]] = field(default_factory=dict)
-    # per scope: fact(content) -> the durable-rules fact (see content_builder)
+    # per scope: fact(content) -> the durable-rules fact, a value None left out (see content_builder)
     makers: dict[str, Callable[[tuple[Any, ...]], dict[str, Any]]] = field(default_factory=dict)
     masks: dict[str, int] = field(default_factory=dict)  # per scope: its mask in an evaluation (Plan.masks)
-
-    def fact(self, scope: str, content: tuple[Any, ...]) -> dict[str, Any]:
-        """The durable-rules fact of ``content`` (a value None is left out: a missing value)."""
-        return self.makers[scope](content)
 
 
 # What fired for one fact, as the engine dispatches it: the bits of the rules without a gate, the
@@ -399,26 +395,37 @@ def rule_runner(cr: CompiledRule) -> Callable[[dict[str, Any], int, Any], None]:
     ``run.claim`` that no other rule set a value that several rules may set, store it. An
     exception is left to the caller, who applies the rule again through ``_Run.apply`` to explain it.
     """
-    namespace: dict[str, Any] = {"Fraction": Fraction, "NO_EARLIER": [], "cr": cr}
-    lines = ["def runner(values, position, run):"]
-    if cr.collection is None:
-        lines.append("    target = values")
-        ent, earlier = "None", "NO_EARLIER"
-    else:
-        lines += [f"    items = values[{cr.collection!r}]", "    target = items[position]"]
-        ent, earlier = "target", "NO_EARLIER"
-        if cr.reads_earlier:
-            lines.append("    earlier = items[:position]")
-            earlier = "earlier"
-    for k, (var, compiled) in enumerate(cr.assignments):
-        namespace[f"compute{k}"] = compiled.direct
-        lines += [f"    v = compute{k}(values, {ent}, {earlier})",
-                  "    if v.__class__ is Fraction and v.denominator == 1:", "        v = int(v)"]
-        if var in cr.contested:
-            lines.append(f"    run.claim(cr, {var!r}, target, {ent}, position)")
-        lines.append(f"    target[{var!r}] = v")
+    namespace: dict[str, Any] = {}
+    lines = ["def runner(values, position, run):",
+             *_application(cr, "position", "    ", namespace, f"values[{cr.collection!r}]")]
     exec(compile("\n".join(lines) + "\n", f"<rule {cr.rule.id}>", "exec"), namespace)  # noqa: S102 - our own text
     return namespace["runner"]
+
+
+def _application(cr: CompiledRule, position: str, indent: str, namespace: dict[str, Any], items: str) -> list[str]:
+    """The lines of ``rule_runner``'s function body, for ``values``, ``run`` and a ``position`` (an
+    expression) in scope, ``items`` the expression of the rule's entities; names in ``namespace``
+    carry the rule's order, so that the bodies of several rules can share one function."""
+    n = cr.order
+    namespace.update({"Fraction": Fraction, "NO_EARLIER": [], f"cr{n}": cr})
+    lines = []
+    if cr.collection is None:
+        lines.append("target = values")
+        ent, earlier = "None", "NO_EARLIER"
+    else:
+        lines.append(f"target = {items}[{position}]")
+        ent, earlier = "target", "NO_EARLIER"
+        if cr.reads_earlier:
+            lines.append(f"earlier = {items}[:{position}]")
+            earlier = "earlier"
+    for k, (var, compiled) in enumerate(cr.assignments):
+        namespace[f"compute{n}_{k}"] = compiled.direct
+        lines += [f"v = compute{n}_{k}(values, {ent}, {earlier})",
+                  "if v.__class__ is Fraction and v.denominator == 1:", "    v = int(v)"]
+        if var in cr.contested:
+            lines.append(f"run.claim(cr{n}, {var!r}, target, {ent}, {position})")
+        lines.append(f"target[{var!r}] = v")
+    return [indent + line for line in lines]
 
 
 def segment_runner(steps: list[Step], *, explain: bool) -> Segment:
@@ -436,12 +443,11 @@ def segment_runner(steps: list[Step], *, explain: bool) -> Segment:
     collections: set[str] = set()
     used: set[int] = set()
 
-    def call(cr: CompiledRule, position: str) -> str:
+    def call(cr: CompiledRule, position: str, indent: str) -> list[str]:
         namespace[f"cr{cr.order}"] = cr
         if explain or cr.runner is None:
-            return f"apply(cr{cr.order}, {position})"
-        namespace[f"run{cr.order}"] = cr.runner
-        return f"run{cr.order}(values, {position}, run)"
+            return [f"{indent}apply(cr{cr.order}, {position})"]
+        return _application(cr, position, indent, namespace, f"items_{cr.collection}")
 
     for step in steps:
         body.append(f"    # level {step.level}")
@@ -450,10 +456,10 @@ def segment_runner(steps: list[Step], *, explain: bool) -> Segment:
             if cr.collection is not None:
                 continue
             if cr.condition is None:
-                body.append(f"    {call(cr, '-1')}")
+                body += call(cr, "-1", "    ")
             else:
                 used.add(cr.mask)
-                body += [f"    if mask{cr.mask} & {cr.bit}:", f"        {call(cr, '-1')}"]
+                body += [f"    if mask{cr.mask} & {cr.bit}:", *call(cr, "-1", "        ")]
         if not entity_rules:
             continue
         among = sorted({cr.collection for cr in entity_rules if cr.collection is not None})
@@ -465,13 +471,14 @@ def segment_runner(steps: list[Step], *, explain: bool) -> Segment:
             body.append(f"        bits{mask} = mask{mask}[p] if p < len(mask{mask}) else 0")
         for cr in entity_rules:
             if cr.condition is not None:
-                body += [f"        if bits{cr.mask} & {cr.bit}:", f"            {call(cr, 'p')}"]
+                body += [f"        if bits{cr.mask} & {cr.bit}:", *call(cr, "p", "            ")]
             elif len(among) == 1:
-                body.append(f"        {call(cr, 'p')}")
+                body += call(cr, "p", "        ")
             else:
-                body += [f"        if p < n_{cr.collection}:", f"            {call(cr, 'p')}"]
+                body += [f"        if p < n_{cr.collection}:", *call(cr, "p", "            ")]
     head = ["def segment(values, run, masks):", "    apply = run.apply"]
-    head += [f"    n_{c} = len(values[{c!r}])" for c in sorted(collections)]
+    for c in sorted(collections):
+        head += [f"    items_{c} = values[{c!r}]", f"    n_{c} = len(items_{c})"]
     head += [f"    mask{m} = masks[{m}]" for m in sorted(used)]
     source = "\n".join(head + body + ["    return", ""])
     exec(compile(source, "<levels from stage>", "exec"), namespace)  # noqa: S102 - our own text

@@ -41,7 +41,11 @@ def brief_of(record: dict[str, Any]) -> Brief:
     """The review action and the monthly dibao of an output record, or None for an error record."""
     if "error" in record:
         return None
-    return str(record["outputs"].get("review_action")), int(record["outputs"].get("dibao_monthly") or 0)
+    return _brief(record["outputs"])
+
+
+def _brief(outputs: dict[str, Any]) -> Brief:
+    return str(outputs.get("review_action")), int(outputs.get("dibao_monthly") or 0)
 
 
 @dataclass
@@ -108,20 +112,20 @@ def evaluate_records(pack: RulePack, records: list[Record], as_of: dt.date | Non
     on = as_of or dt.date.today()
     day = on.isoformat()
     rule_version = {"number": version, "digest": pack.digest}
+    return [error_record(r, result) if isinstance(result, Exception) else
+            {"line": r.line, "household_id": result[0], "county": result[1], "as_of": day,
+             "rule_version": rule_version, "outputs": result[2]} for r, result in _outcomes(pack, records, on)]
+
+
+Outcome = tuple[str, str, dict[str, Any]] | DoudiError  # household id, county, outputs; or the error
+
+
+def _outcomes(pack: RulePack, records: list[Record], on: dt.date) -> Iterator[tuple[Record, Outcome]]:
+    """Each input record (parsed) with what its evaluation gave, in order."""
     records = [r.parsed() for r in records]
     results = iter(outputs_many(pack, [r.household for r in records if r.error is None], on))
-    out = []
     for r in records:
-        if r.error is not None:
-            out.append(error_record(r, r.error))
-            continue
-        result = next(results)
-        if isinstance(result, DoudiError):
-            out.append(error_record(r, result))
-        else:
-            out.append({"line": r.line, "household_id": result[0], "county": result[1], "as_of": day,
-                        "rule_version": rule_version, "outputs": result[2]})
-    return out
+        yield r, r.error if r.error is not None else next(results)
 
 
 # -- worker processes ----------------------------------------------------------------------------
@@ -168,23 +172,29 @@ def evaluate_chunk(pack: RulePack, task: Task) -> Done:
     """A chunk evaluated and written out: the output as UTF-8, and the summary of its records."""
     chunk, as_of, version, csv_out = task
     records = chunk if isinstance(chunk, list) else slice_records(Path(chunk[0]), *chunk[1:])
-    results = [out for part in in_chunks(records, CHUNK) for out in evaluate_records(pack, part, as_of, version)]
     summary = Summary()
     lines = []
-    version_text = dumps({"number": version, "digest": pack.digest})
-    for r in results:
-        summary.add(r)
-        lines.append(output_csv_row(r) if csv_out else _record_text(r, version_text))
+    if csv_out:
+        for part in in_chunks(records, CHUNK):
+            for record in evaluate_records(pack, part, as_of, version):
+                summary.add(record)
+                lines.append(output_csv_row(record))
+        return "".join(lines).encode("utf-8"), summary
+    # JSONL: what dumps writes of evaluate_records' records, the rule version's JSON made once
+    on = as_of or dt.date.today()
+    middle = f'"as_of": "{on.isoformat()}", "rule_version": {dumps({"number": version, "digest": pack.digest})}'
+    for part in in_chunks(records, CHUNK):
+        for r, result in _outcomes(pack, part, on):
+            if isinstance(result, Exception):
+                error = error_record(r, result)
+                summary.add(error)
+                lines.append(dumps(error) + "\n")
+                continue
+            household_id, county, outputs = result
+            summary.add_brief(_brief(outputs))
+            lines.append(f'{{"line": {r.line}, "household_id": {dumps(household_id)}, "county": {dumps(county)}, '
+                         f'{middle}, "outputs": {dumps(outputs)}}}\n')
     return "".join(lines).encode("utf-8"), summary
-
-
-def _record_text(record: dict[str, Any], version_text: str) -> str:
-    """``dumps(record)`` and a line end, with the rule version's JSON written once per chunk."""
-    if "error" in record:
-        return dumps(record) + "\n"
-    return (f'{{"line": {record["line"]}, "household_id": {dumps(record["household_id"])}, '
-            f'"county": {dumps(record["county"])}, "as_of": "{record["as_of"]}", '
-            f'"rule_version": {version_text}, "outputs": {dumps(record["outputs"])}}}\n')
 
 
 def _work(task: Task, spill: str) -> Spilled:

@@ -435,8 +435,10 @@ def segment_runner(steps: list[Step], *, explain: bool) -> Segment:
     every rule whose condition held (its bit is set in ``masks``, see ``evaluate._match``): at a
     level, first the household's rules in the order of the pack, then entity by entity in input
     order (members, claims and incidents at the same position together), each entity's rules in the
-    order of the pack. A rule applies through its generated runner, or, when ``explain`` (trace,
-    reasons, or to say which assignment failed) or it has none, through ``run.apply``.
+    order of the pack. A rule applies as its runner would, its body written in line (``_application``),
+    or, when ``explain`` (trace, reasons, or to say which assignment failed) or it has no runner,
+    through ``run.apply``. Applying a segment again from its start gives the same values: a rule reads
+    only values set at earlier levels (or, for a running total, its own at earlier entities).
     """
     namespace: dict[str, Any] = {}
     body: list[str] = []

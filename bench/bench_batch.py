@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="households in the population")
     parser.add_argument("--memory-n", type=int, default=1_000_000, help="evaluations for the memory run")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="turns of doudi batch (1 and all workers) and the floor")
+    parser.add_argument("--repeat", type=int, default=5, help="turns of doudi batch (1 and all workers) and the floor")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     args = parser.parse_args()
     command = "python bench/bench_batch.py " + " ".join(sys.argv[1:])

@@ -155,7 +155,6 @@ class Step:
     level: int
     stage: Stage | None
     rules: list[CompiledRule]  # in pack order
-    always: list[CompiledRule] = field(default_factory=list)  # those without a condition
 
 
 # a segment's rule applications for one evaluation: (values, the _Run, its masks) -> None
@@ -257,8 +256,7 @@ def build_plan(pack: RulePack) -> Plan:
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
     fields = _read_fields(pack, compiled, fact_fields(symbols))
-    steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level],
-                  [cr for cr in compiled if cr.level == level and cr.condition is None])
+    steps = [Step(level, stages.get(level), [cr for cr in compiled if cr.level == level])
              for level in range(max((cr.level for cr in compiled), default=-1) + 1)]
     writers = _writers(compiled)
     for cr in compiled:

@@ -238,8 +238,9 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
     if done:  # the summary (and the exit status) covers the whole roll, the records kept included
         for record in _kept(target, out_csv):
             summary.add_brief(record)
-    mode = "a" if done else "w"
-    with open(target, mode + "b") as sink:
+    # not opened for appending (O_APPEND): sendfile refuses such a file (see _append)
+    with open(target, "r+b" if done else "wb") as sink:
+        sink.seek(0, os.SEEK_END)
         if out_csv and not done:
             sink.write(output_csv_header().encode("utf-8"))
         chunks: Iterator[Chunk]

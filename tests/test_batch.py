@@ -91,6 +91,24 @@ def test_worker_outputs_are_appended_in_input_order_and_leave_no_files(roll, tmp
     assert two.read_bytes() == one.read_bytes()
     assert summary.households == 303 and summary.errors == 3
 
+    resumed = tmp_path / "resumed.jsonl"
+    text = one.read_bytes()
+    resumed.write_bytes(text[:text.index(b"\n", len(text) // 3) + 1])
+    refused = []
+    sendfile = os.sendfile
+
+    def watched(*args):
+        try:
+            return sendfile(*args)
+        except OSError as exc:
+            refused.append(exc)
+            raise
+
+    monkeypatch.setattr(os, "sendfile", watched)
+    run_batch(HUNAN, source, resumed, as_of=AS_OF, workers=2, resume=True)
+    assert resumed.read_bytes() == one.read_bytes()
+    assert refused == []  # a resumed file is appended to by sendfile too (not opened with O_APPEND)
+
     def no_sendfile(*args):
         raise OSError("sendfile between files is not supported here")
 

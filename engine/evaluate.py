@@ -24,7 +24,6 @@ from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
 from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
 
-_PLAIN = (bool, int, str)  # handed to durable-rules as they are (money is scaled to fen, dates to day numbers)
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 _BASES: dict[tuple[str, str, dt.date], tuple[RulePack, dict[str, Resolved], dict[str, Any]]] = {}
 
@@ -277,32 +276,19 @@ class _Run:
         self._set_by: dict[tuple[int, str], str] = {}
 
     def unencodable(self, stage: Stage, scope: str, exc: ValueError) -> EvaluationError:
-        """The error of a value of this household that cannot be handed to durable-rules for ``stage``."""
-        fields = stage.fields[scope]
-        try:
-            for ent in [None] if scope == "household" else self.values[SCOPE_COLLECTION[scope]]:
-                self._fact(stage.index, scope, fields, ent)
-        except EvaluationError as named:
-            return named
-        return EvaluationError(f"a value could not be handed to durable-rules: {exc}", [Problem(str(exc))])
-
-    def _fact(self, stage: int, scope: str, fields: list[tuple[str, bool, str, str]],
-              ent: dict[str, Any] | None) -> dict[str, Any]:
-        fact: dict[str, Any] = {"stage": stage, "scope": scope}
+        """The error of a value of this household that cannot be handed to durable-rules for ``stage``,
+        naming the first value that fails (``exc``, what the generated fact builder raised, otherwise)."""
         values = self.values
-        for dkey, from_entity, name, type_ in fields:
-            value = ent[name] if from_entity else values[name]  # type: ignore[index]
-            if type_ == "null":
-                fact[dkey] = value is None
-            elif value is not None:
-                if type(value) in _PLAIN and type_ != "money":
-                    fact[dkey] = value
+        for ent in [None] if scope == "household" else values[SCOPE_COLLECTION[scope]]:
+            for _, from_entity, name, type_ in stage.fields[scope]:
+                value = ent[name] if from_entity else values[name]  # type: ignore[index]
+                if type_ == "null" or value is None:
                     continue
                 try:
-                    fact[dkey] = encode_for_durable(type_, value)
-                except ValueError as exc:
-                    raise EvaluationError(f"{name}: {exc}", [Problem(str(exc), path=name)]) from None
-        return fact
+                    encode_for_durable(type_, value)
+                except ValueError as failed:
+                    return EvaluationError(f"{name}: {failed}", [Problem(str(failed), path=name)])
+        return EvaluationError(f"a value could not be handed to durable-rules: {exc}", [Problem(str(exc))])
 
     def apply(self, cr: CompiledRule, idx: int) -> None:
         """Compute the assignments of a rule that fired for this household (idx -1) or entity ``idx``."""

@@ -83,8 +83,6 @@ class Gate:
     name: str
     condition: dict[str, Any]
     keys: dict[str, Symbol]
-    level: int = -1  # never applied: it only admits entity firings
-    gate: None = None
 
 
 @dataclass

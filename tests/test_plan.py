@@ -186,6 +186,17 @@ def test_a_household_whose_facts_cannot_be_encoded_gets_an_error_and_the_others_
     assert third.household_id == households[2]["household_id"]
 
 
+def test_a_value_too_small_for_durable_rules_is_named_by_its_field(pack):
+    tiny = {"household_id": "tiny", "county": "430626", "members": [{"id": "m1", "age": 70}],
+            "assets": {"deposits": 0.0000001}}
+    error, decided = evaluate_many(pack, [tiny, {**tiny, "household_id": "fine", "assets": {"deposits": 100}}],
+                                   dt.date(2019, 6, 30))
+    assert isinstance(error, EvaluationError)
+    assert error.message == "assets.deposits: 1e-05 is too small for durable-rules to compare (below 0.0001)"
+    assert [p.path for p in error.problems] == ["assets.deposits"]
+    assert decided.household_id == "fine" and decided.outputs["asset_test_passed"] is True
+
+
 def test_rules_with_the_same_condition_share_one_durable_rule(pack):
     safety = pack.plan.by_name["dibao.safety_net"]
     shared = pack.plan.by_durable[safety.name]

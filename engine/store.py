@@ -2,8 +2,8 @@
 
 Tables: ``versions`` (immutable published packs), ``drafts`` and ``draft_changes`` (work in
 progress, with who/when/why/document of each change), ``users`` and ``tokens``, ``decisions``
-(stored evaluations, replayable), ``audit`` (every action; no update or delete path, enforced by
-triggers in the database itself).
+(stored evaluations, replayable; immutable like versions), ``audit`` (every action; no update or delete
+path, enforced by triggers in the database itself), ``batch_jobs`` (the web's batch reviews and their progress).
 """
 
 from __future__ import annotations
@@ -64,6 +64,25 @@ def m001_initial(db: Database) -> None:
                "BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END")
     db.execute("CREATE TRIGGER versions_no_delete BEFORE DELETE ON versions "
                "BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END")
+
+
+@migrations()
+def m002_decisions_immutable(db: Database) -> None:
+    """Stored decisions become immutable like versions and audit; the trace gets a compact column of its own;
+    web batch jobs are kept here with their progress (their files live in the batch folder)."""
+    db.execute("CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions "
+               "BEGIN SELECT RAISE(ABORT, 'stored decisions are immutable'); END")
+    db.execute("CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions "
+               "BEGIN SELECT RAISE(ABORT, 'stored decisions are immutable'); END")
+    # zlib of the trace's JSON; NULL when it was not kept (decisions stored before it carry it in ``decision``)
+    db.execute("ALTER TABLE decisions ADD COLUMN trace BLOB")
+    db.table("batch_jobs").create({
+        "id": str, "owner": str, "filename": str, "as_of": str, "version": int, "status": str, "total": int,
+        "done": int, "errors": int, "summary": str, "message": str, "source": str, "target": str, "runner": str,
+        "created_at": str, "updated_at": str, "finished_at": str, "expires_at": str,
+    }, pk="id", not_null={"owner", "status", "source", "target", "created_at", "updated_at", "expires_at"},
+        foreign_keys=[("owner", "users", "username")])
+    db.table("batch_jobs").create_index(["owner"])
 
 
 def open_db(path: str | Path = DEFAULT_PATH) -> Database:

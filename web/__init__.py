@@ -41,6 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RULES=str(RULES),
         BATCH_LIMIT=1000,  # households in one POST /evaluate/batch or uploaded to POST /impact
         SYNTHETIC_LIMIT=20_000,  # synthetic households in one POST /impact
+        STORE_TRACE=True,  # keep a stored decision's trace (compressed); False: re-evaluated when it is read
+        BATCH_RETENTION_DAYS=7,  # a web batch review and its files are deleted this many days after it started
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -40,11 +40,11 @@ def search_decisions() -> dict[str, Any]:
 
 @bp.get("/decisions/<int:decision_id>")
 def get_decision(decision_id: int) -> dict[str, Any]:
-    """A stored decision with the facts it was made from and the full decision."""
+    """A stored decision with the facts it was made from and the full decision (its trace re-evaluated if not kept)."""
     require(current_user(), "decisions.read")
     stored = decisions.get(get_db(), decision_id)
     _check_scope("decisions.read", stored["county"])
-    return stored
+    return decisions.with_trace(get_db(), stored)
 
 
 @bp.post("/decisions/<int:decision_id>/replay")

@@ -52,7 +52,7 @@ def evaluate_one() -> dict[str, Any]:
         decision = evaluate(pack, household, data.get("as_of"), version=version.number)
     except HouseholdError as exc:
         raise _under(exc, "household") from None
-    decision_id = decisions.record(db, decision, household, user.username)
+    decision_id = decisions.record(db, decision, household, user.username, trace=current_app.config["STORE_TRACE"])
     out: dict[str, Any] = json.loads(decision.to_json(indent=None))
     out["decision_id"] = decision_id
     return out

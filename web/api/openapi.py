@@ -206,15 +206,21 @@ def _components() -> dict[str, Any]:
                 "value parameter jurisdiction effective document reference", value=NUM, parameter=STR,
                 jurisdiction=STR, effective=DATE, document=NSTR, reference=STR)],
                 "description": "the highest lower bound in force (e.g. the provincial standard), if any"}),
-        "StoredDecision": _obj("id household_id county as_of rule_version user created_at outputs", "facts decision",
+        "StoredDecision": _obj("id household_id county as_of rule_version user created_at outputs",
+                               "facts decision trace_stored",
                                id=INT, household_id=STR, county=NSTR, as_of=DATE,
                                rule_version=_obj("number digest", number=NINT, digest=STR), user=STR,
                                created_at=STR, outputs={"type": "object"}, facts=_ref("Household"),
-                               decision=_ref("Decision")),
+                               decision=_ref("Decision"), trace_stored={
+                                   "type": "boolean", "description": "false: the trace was not stored; it is "
+                                   "re-evaluated from the facts with the decision's version"}),
         "StoredDecisions": _obj("decisions", decisions={"type": "array", "items": _ref("StoredDecision")}),
-        "Replay": _obj("id identical rule_version stored replayed", id=INT, identical=BOOL,
-                       rule_version=_obj("number digest", number=NINT, digest=STR), stored=_ref("Decision"),
-                       replayed=_ref("Decision")),
+        "Replay": _obj("id identical rule_version trace_stored differences stored replayed", id=INT, identical=BOOL,
+                       rule_version=_obj("number digest", number=NINT, digest=STR), trace_stored=BOOL,
+                       differences={"type": "array", "description": "each stored field the replay does not "
+                                    "reproduce", "items": _obj("path stored replayed", path=STR, stored={},
+                                                               replayed={})},
+                       stored=_ref("Decision"), replayed=_ref("Decision")),
         "AuditEntries": _obj("entries", entries={"type": "array", "items": _obj(
             "id at user action object_type object_id summary reason document details", id=INT, at=STR, user=STR,
             action=STR, object_type=STR, object_id=STR, summary=NSTR, reason=NSTR, document=NSTR,

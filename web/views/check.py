@@ -7,7 +7,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -451,7 +451,8 @@ def index() -> Any:
     except (HouseholdError, EvaluationError) as exc:
         add_problems(form, exc, used)
         return _render(form, pack, version, as_of, 422)
-    decision_id = decisions.record(get_db(), decision, household, g.user.username)
+    decision_id = decisions.record(get_db(), decision, household, g.user.username,
+                                   trace=current_app.config["STORE_TRACE"])
     return redirect(url_for("check.result", decision_id=decision_id))
 
 
@@ -459,6 +460,7 @@ def index() -> Any:
 @permission_required("decisions.read")
 def result(decision_id: int) -> Any:
     version, pack, stored = stored_decision(decision_id)
+    stored = decisions.with_trace(get_db(), stored)
     decision = stored["decision"]
     outputs = decision["outputs"]
     sections = []

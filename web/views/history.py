@@ -44,20 +44,6 @@ def _search(pack: RulePack, household_id: str | None, county: str | None, page: 
     return found[:PAGE], len(found) > PAGE
 
 
-
-
-def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """Every leaf that differs between two JSON documents: (path, old, new)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in list(old) + [k for k in new if k not in old]:
-            out += differences(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [d for i, (a, b) in enumerate(zip(old, new, strict=True)) for d in differences(a, b, f"{path}[{i}]")]
-    return [] if old == new else [(path, old, new)]
-
-
 @bp.route("/")
 @permission_required("decisions.read")
 def index() -> Any:
@@ -93,7 +79,7 @@ def replay(decision_id: int) -> Any:
         result = decisions.replay(get_db(), decision_id, g.user.username)
     except NotFound as exc:
         abort(404, exc.message_zh if select_locale() == "zh_CN" else exc.message)
-    changed = differences(result["stored"], result["replayed"])
+    changed = [(d["path"], d["stored"], d["replayed"]) for d in result["differences"]]
     stored = decisions.get(get_db(), decision_id)
     return render_template("history/show.html", stored=stored, replay=result, changed=changed[:100],
                            more_changes=max(len(changed) - 100, 0), show_value=show_value, may_replay=True)

@@ -318,6 +318,15 @@ def _kept(target: Path, csv_output: bool) -> Iterator[Brief]:
                 yield brief_of(json.loads(line))
 
 
+def resume_point(target: Path) -> tuple[int, Summary]:
+    """How many whole records a JSONL results file holds (a torn last line is cut off), and their summary."""
+    done = _complete_records(target, csv_output=False)
+    summary = Summary()
+    for brief in _kept(target, csv_output=False):
+        summary.add_brief(brief)
+    return done, summary
+
+
 def summarise_file(target: Path) -> dict[str, Any]:
     """Re-read a JSONL output file into a summary."""
     summary = Summary()

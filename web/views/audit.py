@@ -20,7 +20,8 @@ PAGE = 50
 ACTIONS = {
     "sign_in": _l("Signed in"), "sign_in.failed": _l("Failed sign-in"),
     "evaluate": _l("Checked a household"), "evaluate.batch": _l("Checked households in a batch (API)"),
-    "batch": _l("Ran a batch review"), "replay": _l("Replayed a decision"),
+    "batch": _l("Ran a batch review"), "batch.delete": _l("Deleted a batch review"),
+    "replay": _l("Replayed a decision"),
     "draft.create": _l("Created a draft"), "draft.save": _l("Saved a draft"), "draft.submit": _l("Submitted a draft"),
     "draft.approve": _l("Approved a draft"), "draft.approve.blocked": _l("Approval blocked by failing tests"),
     "draft.reject": _l("Rejected a draft"), "publish": _l("Published a version"),

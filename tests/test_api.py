@@ -375,6 +375,18 @@ def test_batch_results_keep_their_order_and_an_out_of_scope_household_is_refused
     assert api.get("/decisions?household_id=XH-0002", "caseworker").get_json()["decisions"] == []  # not stored
 
 
+def test_a_decision_stored_without_its_trace_is_read_with_it_evaluated_again(app, api):
+    stored = api.post("/evaluate", "caseworker", json={"household": XINHUA_ELDER, "as_of": "2019-06-01"}).get_json()
+    assert api.get(f"/decisions/{stored['decision_id']}", "caseworker").get_json()["trace_stored"] is True
+    app.config["STORE_TRACE"] = False
+    bare = api.post("/evaluate", "caseworker", json={"household": XINHUA_ELDER, "as_of": "2019-06-01"}).get_json()
+    read = api.get(f"/decisions/{bare['decision_id']}", "caseworker").get_json()
+    assert read["trace_stored"] is False and read["decision"]["trace"] == bare["trace"] != []
+    replay = api.post(f"/decisions/{bare['decision_id']}/replay", "caseworker").get_json()
+    assert (replay["identical"], replay["trace_stored"], replay["differences"]) == (True, False, [])
+    assert replay["stored"]["trace"] == [] and replay["replayed"]["trace"] == bare["trace"]
+
+
 def test_a_batch_over_the_limit_is_refused(api):
     response = api.post("/evaluate/batch", "caseworker", json={"households": [XINHUA_ELDER] * 1001})
     assert response.status_code == 422

@@ -235,6 +235,26 @@ def test_history_lists_the_decision_and_replays_it_identically(app, sign_in):
     assert "XH-0001" in page_text(sign_in("loudi").get("/decisions/"))
 
 
+def test_a_decision_changed_behind_doudis_back_replays_as_different_naming_the_field(app, sign_in):
+    client = sign_in("xinhua")
+    app.config["STORE_TRACE"] = False
+    decision_id = int(check(client).location.rsplit("/", 1)[1])
+    page = client.get(f"/check/{decision_id}")
+    assert 'data-trace="re-evaluated"' in page.get_data(as_text=True)
+    assert "未保存计算过程" in page_text(page) and "月低保标准（年标准÷12）" in page_text(page)
+    with app.app_context():
+        db = get_db()
+        db.execute("drop trigger decisions_no_update")
+        stored = json.loads(next(db.table("decisions").rows_where("id = ?", [decision_id]))["outputs"])
+        db.execute("update decisions set outputs = ? where id = ?",
+                   [json.dumps(stored | {"dibao_monthly": 999}), decision_id])
+        db.conn.commit()
+    replay = client.post(f"/decisions/{decision_id}/replay")
+    text = page_text(replay)
+    assert 'data-replay="different"' in replay.get_data(as_text=True)
+    assert "outputs.dibao_monthly 999 363" in text and "未比较计算过程" in text
+
+
 # -- batch review --------------------------------------------------------------------------------
 
 

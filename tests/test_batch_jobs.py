@@ -121,7 +121,7 @@ def test_deleting_a_job_removes_its_files_and_only_its_owner_may(config):
     _wait(client, job)
     files = [os.path.join(os.path.dirname(config["DATABASE"]), "batch", _row(app, job)[k])
              for k in ("source", "target")]
-    assert all(os.path.exists(f) for f in files)
+    assert [os.stat(f).st_mode & 0o777 for f in files] == [0o600, 0o600]  # rolls hold personal data
     assert _client(app, "changsha").post(f"/batch/{job}/delete").status_code == 404
     assert all(os.path.exists(f) for f in files)
     page = client.get(f"/batch/{job}").get_data(as_text=True)

@@ -88,11 +88,11 @@ class Job:
 
 
 def folder(create: bool = True) -> Path:
-    """The batch folder of the current app (created on first use)."""
+    """The batch folder of the current app (created on first use; rolls hold personal data: its owner's only)."""
     config = current_app.config
     path = Path(config.get("BATCH_FOLDER") or Path(config["DATABASE"]).resolve().parent / "batch")
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -179,12 +179,16 @@ def evaluate_chunk(pack: RulePack, user: User, chunk: list[Record], as_of: dt.da
     return [r for r in out if r is not None]
 
 
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
+
 def _progress(db: Database, job_id: str, **values: Any) -> bool:
     """Write a job's progress if this process still runs it; False once it was deleted (or taken over)."""
     values = {k: json.dumps(v.as_dict()) if isinstance(v, Summary) else v for k, v in values.items()}
-    sets = ", ".join(f"[{k}] = :{k}" for k in values)
+    sets = ", ".join([f"[{k}] = :{k}" for k in values] + ["updated_at = :at"])
     with db.conn:
-        cursor = db.execute(f"UPDATE batch_jobs SET {sets}, updated_at = :at WHERE id = :id AND runner = :runner",
+        cursor = db.execute(f"UPDATE batch_jobs SET {sets} WHERE id = :id AND runner = :runner",
                             {**values, "at": now(), "id": job_id, "runner": RUNNER})
     return cursor.rowcount == 1
 
@@ -213,7 +217,7 @@ def _evaluate(db: Database, job: Job, resume: bool) -> None:
         records = read_records(job.source)
         for _skipped in range(done):
             next(records, None)
-        with open(job.target, "r+" if done else "w", encoding="utf-8") as sink:
+        with open(job.target, "r+" if done else "w", encoding="utf-8", opener=_private) as sink:
             sink.seek(0, os.SEEK_END)
             going = _progress(db, job.id, total=total, done=done, errors=summary.errors, summary=summary)
             chunks = in_chunks(records, CHUNK)
@@ -227,6 +231,7 @@ def _evaluate(db: Database, job: Job, resume: bool) -> None:
                 going = _progress(db, job.id, done=done, errors=summary.errors, summary=summary)
     except Exception as exc:  # noqa: BLE001 - whatever stops a job must show on its page, not vanish with the thread
         state, message = "failed", getattr(exc, "message", None) or str(exc)
+        going = _progress(db, job.id)  # unless it failed because it was deleted
     if not going:  # deleted while it ran: the files it was still writing go too
         _remove_files(job)
         return

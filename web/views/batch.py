@@ -79,6 +79,7 @@ def index() -> Any:
             suffix = ".csv" if upload.filename.lower().endswith(".csv") else ".jsonl"
             source = folder / f"{job_id}.input{suffix}"
             upload.save(source)
+            source.chmod(0o600)
             if source.stat().st_size == 0:
                 source.unlink()
                 errors["roll"] = _("The file is empty.")

@@ -231,7 +231,10 @@ def _evaluate(db: Database, job: Job, resume: bool) -> None:
                 going = _progress(db, job.id, done=done, errors=summary.errors, summary=summary)
     except Exception as exc:  # noqa: BLE001 - whatever stops a job must show on its page, not vanish with the thread
         state, message = "failed", getattr(exc, "message", None) or str(exc)
-        going = _progress(db, job.id)  # unless it failed because it was deleted
+        try:
+            going = _progress(db, job.id)  # unless it failed because it was deleted
+        except Exception:  # noqa: BLE001 - the database itself failed: still try to say so below
+            going = True
     if not going:  # deleted while it ran: the files it was still writing go too
         _remove_files(job)
         return

@@ -32,6 +32,7 @@ from engine.rolls import Record, count_records, in_chunks, output_csv_header, ou
 from engine.store import audit, now, open_db
 from engine.users import User, in_scope
 
+from .. import accepts_upload
 from ..auth import permission_required
 from ..charts import bars
 from ..i18n import select_locale
@@ -218,6 +219,7 @@ def _records(job: Job, which: str) -> Iterator[dict[str, Any]]:
                 yield record
 
 
+@accepts_upload
 @bp.route("/", methods=["GET", "POST"])
 @permission_required("evaluate")
 def index() -> Any:

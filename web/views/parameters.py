@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import yaml
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -17,6 +17,7 @@ from engine.compare import diff_packs
 from engine.errors import Conflict, DoudiError, InvalidInput
 from engine.evaluate import parameter_index
 from engine.model import Jurisdiction, Parameter, RulePack
+from engine.source import parse_yaml
 from engine.users import in_scope
 
 from ..auth import permission_required
@@ -86,9 +87,9 @@ def parse_value(param: Parameter, raw: str) -> Any:
             raise ValueError(_("Write the date as YYYY-MM-DD.")) from None
     if param.type == "list":
         return [code for code in _CODES.split(raw) if code]
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError:
+    try:  # the pack's strict reader: no anchors or aliases, as plain dicts and lists
+        data = json.loads(json.dumps(parse_yaml(raw, "value")))
+    except DoudiError:
         data = None
     if param.type == "map" and not isinstance(data, dict):
         raise ValueError(_("One entry a line, code: number, e.g. severe: 3."))

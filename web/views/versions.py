@@ -18,6 +18,7 @@ from engine.rolls import read_records
 from engine.synth import synth_households
 from engine.users import can
 
+from .. import accepts_upload
 from ..auth import permission_required
 from ..charts import bars
 from ..db import get_db
@@ -67,6 +68,7 @@ def index() -> Any:
                            today=dt.date.today(), households=DEFAULT_HOUSEHOLDS)
 
 
+@accepts_upload
 @bp.route("/compare", methods=["GET", "POST"])
 @permission_required("compare")
 def compare() -> Any:

@@ -19,8 +19,8 @@ from sqlite_utils import Database
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem, RulePackError
 from .load import load_files, parse_documents
 from .model import RulePack
-from .source import parse_yaml
 from .policy_tests import run_tests
+from .source import parse_yaml
 from .store import audit, now
 from .users import User, in_scope, require
 from .versions import Version, pack_of, publish, version_files

@@ -15,7 +15,7 @@ import os
 import re
 from typing import Any
 
-from .errors import InvalidInput, Problem
+from .errors import InvalidInput, Problem, quoted
 
 # name → (environment variable, default): read on every use, so that a test or an operator can change them
 LIMITS = {
@@ -59,6 +59,14 @@ def whole_number(text: str | None) -> int | None:
     return int(text) if text is not None and _WHOLE.fullmatch(text) else None
 
 
+def id_number(text: str) -> int:
+    """``whole_number`` for Werkzeug's ``request.args.get(name, default, type=id_number)``: ValueError otherwise."""
+    value = whole_number(text)
+    if value is None:
+        raise ValueError(f"{quoted(text)} is not a whole number of at most 9 digits")
+    return value
+
+
 def read_json(text: str | bytes, source: str) -> Any:
     """JSON text as data; InvalidInput naming ``source`` and where, for bad syntax, nesting deeper than
     MAX_DEPTH, numbers Python cannot hold (5,000 digits) and NaN or infinities (``1e999``)."""
@@ -79,7 +87,8 @@ def read_json(text: str | bytes, source: str) -> Any:
     found = check_json(data)
     if found:
         path, en, zh = found
-        raise InvalidInput(f"{source}: {path}: {en}", [Problem(en, zh, path=path)], message_zh=f"{source}：{path}：{zh}")
+        raise InvalidInput(f"{source}: {path}: {en}", [Problem(en, zh, path=path)],
+                           message_zh=f"{source}：{path}：{zh}")
     return data
 
 
@@ -90,7 +99,7 @@ def check_json(data: Any) -> tuple[str, str, str] | None:
     while stack:
         node, path, depth = stack.pop()
         if isinstance(node, float) and not math.isfinite(node):
-            return path or "(document)", f"{node!r} is not a number (only finite numbers)", f"{node!r} 不是有效数字"
+            return path or "(document)", f"{node!r} is not a finite number", f"{node!r} 不是有效数字"
         if isinstance(node, dict | list):
             if depth >= MAX_DEPTH:
                 return (path or "(document)", f"nested more than {MAX_DEPTH} levels deep",

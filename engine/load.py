@@ -15,8 +15,8 @@ from typing import Any
 from . import schemas
 from .amounts import Fraction, exact
 from .errors import Problem, RulePackError
-from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
 from .inputs import limit, size_text
+from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
 from .source import Node, check_size, line_at, parse_yaml
 
 

@@ -78,27 +78,27 @@ def describe(error: ValidationError) -> tuple[str, str]:
     if v == "format" and bound == "date":
         return (f"{value} is not a valid date; write YYYY-MM-DD, e.g. 2018-01-01",
                 f"{value} 不是有效日期，请写成 YYYY-MM-DD，例如 2018-01-01")
-    simple = {
-        "minimum": (f"{value} is below the minimum {bound}", f"{value} 小于最小值 {bound}"),
-        "maximum": (f"{value} is above the maximum {bound}", f"{value} 大于最大值 {bound}"),
-        "exclusiveMinimum": (f"{value} must be above {bound}", f"{value} 应大于 {bound}"),
-        "exclusiveMaximum": (f"{value} must be below {bound}", f"{value} 应小于 {bound}"),
-        "type": (f"{value} is not of type {bound}", f"{value} 的类型应为 {bound}"),
-        "maxLength": (f"{value} is longer than {bound} characters", f"{value} 超过 {bound} 个字符"),
-        "minLength": (f"{value} is shorter than {bound} character(s)" if bound > 1 else "must not be empty",
-                      f"{value} 少于 {bound} 个字符" if bound > 1 else "不能为空"),
-        "pattern": (f"{value} does not match {bound}", f"{value} 的格式不符合 {bound}"),
-        "maxItems": (f"{len(error.instance) if isinstance(error.instance, list) else '?'} items; at most {bound}",
-                     f"最多 {bound} 项"),
-        "minItems": (f"at least {bound} item(s) needed", f"至少需要 {bound} 项"),
-        "maxProperties": (f"at most {bound} entries", f"最多 {bound} 项"),
-        "minProperties": (f"at least {bound} entries needed", f"至少需要 {bound} 项"),
-        "const": (f"{value} must be {quoted(bound)}", f"{value} 应为 {quoted(bound)}"),
-        "uniqueItems": ("the items must differ", "各项不能重复"),
-        "multipleOf": (f"{value} is not a multiple of {bound}", f"{value} 不是 {bound} 的整数倍"),
+    size = len(error.instance) if isinstance(error.instance, list | dict | str) else 0
+    simple = {  # built lazily: the bound is a number for some, a list or a pattern for others
+        "minimum": lambda: (f"{value} is below the minimum {bound}", f"{value} 小于最小值 {bound}"),
+        "maximum": lambda: (f"{value} is above the maximum {bound}", f"{value} 大于最大值 {bound}"),
+        "exclusiveMinimum": lambda: (f"{value} must be above {bound}", f"{value} 应大于 {bound}"),
+        "exclusiveMaximum": lambda: (f"{value} must be below {bound}", f"{value} 应小于 {bound}"),
+        "type": lambda: (f"{value} is not of type {bound}", f"{value} 的类型应为 {bound}"),
+        "maxLength": lambda: (f"{value} is longer than {bound} characters ({size:,})",
+                              f"{value} 超过 {bound} 个字符（{size:,}）"),
+        "minLength": lambda: (f"{value} is shorter than {bound} character(s)", f"{value} 少于 {bound} 个字符"),
+        "pattern": lambda: (f"{value} does not match {bound}", f"{value} 的格式不符合 {bound}"),
+        "maxItems": lambda: (f"{size:,} items; at most {bound}", f"共 {size:,} 项，最多 {bound} 项"),
+        "minItems": lambda: (f"at least {bound} item(s) needed", f"至少需要 {bound} 项"),
+        "maxProperties": lambda: (f"{size:,} entries; at most {bound}", f"共 {size:,} 项，最多 {bound} 项"),
+        "minProperties": lambda: (f"at least {bound} entries needed", f"至少需要 {bound} 项"),
+        "const": lambda: (f"{value} must be {quoted(bound)}", f"{value} 应为 {quoted(bound)}"),
+        "uniqueItems": lambda: ("the items must differ", "各项不能重复"),
+        "multipleOf": lambda: (f"{value} is not a multiple of {bound}", f"{value} 不是 {bound} 的整数倍"),
     }
     if v in simple:
-        return simple[v]
+        return simple[v]()
     if v == "enum":
         allowed = ", ".join(repr(x) for x in bound)
         return (f"{value} is not one of {allowed}", f"{value} 不是允许的取值（{allowed}）")

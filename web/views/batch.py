@@ -27,8 +27,9 @@ from engine.decision import dumps
 from engine.errors import DoudiError
 from engine.evaluate import evaluate
 from engine.facts import check
+from engine.inputs import id_number
 from engine.model import RulePack
-from engine.rolls import Record, count_records, in_chunks, output_csv_header, output_csv_row, read_records
+from engine.rolls import Record, check_roll, count_records, in_chunks, output_csv_header, output_csv_row, read_records
 from engine.store import audit, now, open_db
 from engine.users import User, in_scope
 
@@ -219,6 +220,16 @@ def _records(job: Job, which: str) -> Iterator[dict[str, Any]]:
                 yield record
 
 
+def unreadable_roll(source: Path) -> str:
+    """Why an uploaded roll cannot be read at all (not UTF-8 text, broken CSV), or ''."""
+    try:
+        check_roll(source)
+    except DoudiError as exc:
+        problem = exc.problems[0]
+        return _("Line %(line)s cannot be read: save the roll as UTF-8 JSONL or CSV.", line=problem.line or 1)
+    return ""
+
+
 @accepts_upload
 @bp.route("/", methods=["GET", "POST"])
 @permission_required("evaluate")
@@ -241,9 +252,10 @@ def index() -> Any:
             suffix = ".csv" if upload.filename.lower().endswith(".csv") else ".jsonl"
             source = folder / f"{job_id}.input{suffix}"
             upload.save(source)
-            if source.stat().st_size == 0:
+            unreadable = unreadable_roll(source)
+            if source.stat().st_size == 0 or unreadable:
                 source.unlink()
-                errors["roll"] = _("The file is empty.")
+                errors["roll"] = unreadable or _("The file is empty.")
             else:
                 job = Job(job_id, g.user.username, display_name(upload.filename), on,
                           version.number, source, folder / f"{job_id}.jsonl")
@@ -262,7 +274,7 @@ def show(job_id: str) -> Any:
     job = _job(job_id)
     which = request.args.get("filter", "all")
     which = which if which in FILTERS else "all"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=id_number) or 1, 1)
     rows, matched, chart = [], 0, None
     if job.state == "done":
         for record in _records(job, which):

@@ -45,6 +45,12 @@ def _authenticate() -> None:
         raise errors.Unauthenticated("the token is unknown, revoked, or its account disabled",
                                      "令牌无效、已撤销，或账户已停用")
     g.user = user
+    from .openapi import parameter_problems
+
+    problems = parameter_problems((request.endpoint or "").removeprefix("api."), request.args, request.view_args or {})
+    if problems:
+        first = problems[0]
+        raise InvalidInput(f"{first.path}: {first.message}", problems, message_zh=f"{first.path}：{first.message_zh}")
 
 
 def current_user() -> User:

@@ -265,6 +265,7 @@ def _op(tag: str, summary: str, ok: tuple[int, str], errors: str, *, request: st
     responses: dict[str, Any] = {str(ok[0]): {"description": "OK", "content": {
         "application/json": {"schema": _ref(ok[1])}}}}
     statuses = {int(s) for s in errors.split()} | ({400, 413} if request else set()) | (set() if public else {401})
+    statuses |= {422} if params and not public else set()  # a parameter outside its schema
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
     out: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": responses}

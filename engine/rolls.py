@@ -159,10 +159,20 @@ def _decoded(number: int, line: bytes) -> Record:
 
 
 def check_roll(path: Path) -> None:
-    """InvalidInput naming the line if a roll cannot be read at all: not UTF-8 text (GBK, a spreadsheet or
-    another binary file) in the first 64 KiB of a JSONL roll (later lines become error records), anywhere
-    in a CSV roll (one table), or a CSV that is not well-formed."""
-    csv_roll = path.suffix.lower() == ".csv"
+    """InvalidInput naming the line if a roll cannot be read at all: a JSONL roll whose first line is not
+    UTF-8 text or with a NUL byte in its first 64 KiB (GBK, a spreadsheet or another binary file; a later
+    bad line becomes an error record), a CSV roll (one table) not UTF-8 anywhere or not well-formed CSV."""
+    if path.suffix.lower() != ".csv":
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        first = head.split(b"\n", 1)[0] if b"\n" in head else head
+        if b"\0" in head:
+            raise _unreadable(path, head.count(b"\n", 0, head.find(b"\0")) + 1)
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(first, final=b"\n" in head)
+        except UnicodeDecodeError:
+            raise _unreadable(path, 1) from None
+        return
     decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -171,11 +181,8 @@ def check_roll(path: Path) -> None:
             except UnicodeDecodeError as exc:
                 raise _unreadable(path, line + chunk.count(b"\n", 0, exc.start)) from None
             line += chunk.count(b"\n")
-            if not csv_roll:
-                break
-    if csv_roll:
-        for _ in _read_csv(path):
-            pass
+    for _ in _read_csv(path):
+        pass
 
 
 def _unreadable(path: Path, line: int, what: str = "not UTF-8 text") -> InvalidInput:

@@ -112,7 +112,7 @@ def _refuse_anchors(text: str, file: str) -> None:
     try:
         for event in yaml.parse(text, Loader=_QuickLoader):
             if getattr(event, "anchor", None) is not None:
-                line = event.start_mark.line + 1
+                line = event.start_mark.line + 1 if event.start_mark else 1
                 raise RulePackError(
                     f"{file}:{line}: YAML anchors and aliases are not allowed",
                     [Problem("YAML anchors and aliases (&name, *name) are not allowed: write the value out "

@@ -137,9 +137,9 @@ def _uploaded_roll(limit: int) -> tuple[list[dict[str, Any]] | None, dict[str, A
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / f"roll{suffix}"
         upload.save(source)
-        unreadable = unreadable_roll(source) if source.stat().st_size else ""
-        if unreadable:
-            return None, None, unreadable
+        refused = unreadable_roll(source) if source.stat().st_size else ""
+        if refused:
+            return None, None, refused
         for record in read_records(source):
             parsed = record.parsed()
             if parsed.household is None:

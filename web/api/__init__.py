@@ -79,8 +79,18 @@ def body(schema: str) -> dict[str, Any]:
         first = problems[0]
         raise InvalidInput(f"{first.path}: {first.message}" if first.path else first.message, problems,
                            message_zh=f"{first.path}：{first.message_zh}" if first.path else first.message_zh)
-    out: dict[str, Any] = data
+    out: dict[str, Any] = _whole_numbers(data)
     return out
+
+
+def _whole_numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema counts 1.0 as an integer: so does the server (a version, revision, n or top written 1.0)."""
+    for key, value in data.items():
+        if isinstance(value, float) and value.is_integer():
+            data[key] = int(value)
+        elif key == "synthetic" and isinstance(value, dict):
+            _whole_numbers(value)
+    return data
 
 
 def arg_int(name: str, default: int | None = None, minimum: int = 0, maximum: int = MAX_ID) -> int | None:

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from engine import versions
 from engine.errors import DoudiError
+from engine.inputs import MAX_ID
 from engine.store import open_db
 from engine.users import ROLES, add_user, issue_token, list_users, revoke_tokens, set_active, set_password, set_role
 
@@ -62,7 +63,7 @@ def versions_command(db_path: Path) -> None:
 
 
 @cli.command("export")
-@click.argument("number", type=int)
+@click.argument("number", type=click.IntRange(1, MAX_ID))
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @db_option
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
@@ -215,9 +216,10 @@ def users_disable(username: str, db_path: Path) -> None:
 def _pack(db: Database, ref: str) -> tuple[str, Any]:
     """A version number from the database, or a pack folder."""
     from engine import load_pack
+    from engine.inputs import whole_number
 
     try:
-        if ref.isdigit():
+        if whole_number(ref) is not None:
             version, pack = versions.pack_of(db, int(ref))
             return f"version {version.number}", pack
         return ref, load_pack(ref)
@@ -269,7 +271,7 @@ def diff_command(old: str, new: str, db_path: Path, as_json: bool) -> None:
 @click.argument("population", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @db_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", default="2019-06-30", show_default=True)
-@click.option("--n", "count", type=int, default=10_000, show_default=True,
+@click.option("--n", "count", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True,
               help="Synthetic households when no POPULATION file is given.")
 @click.option("--seed", type=int, default=1, show_default=True)
 def impact_command(old: str, new: str, population: Path | None, db_path: Path, as_of: str, count: int,
@@ -283,7 +285,7 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
     """
     from engine.compare import impact
     from engine.evaluate import parse_date
-    from engine.rolls import read_records
+    from engine.rolls import check_roll, read_records
     from engine.synth import synth_households
 
     db = _db(db_path)
@@ -297,6 +299,10 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
     elif not population.exists():
         raise BadInput(f"{population}: file not found")
     else:
+        try:
+            check_roll(population)
+        except DoudiError as exc:
+            raise _fail(exc) from None
         households = (r.parsed().household for r in read_records(population) if r.parsed().household)
     click.echo(impact(a, b, households, on).to_json(indent=2))
 

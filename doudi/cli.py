@@ -19,8 +19,9 @@ from engine import DoudiError, HouseholdError, RulePackError, evaluate, load_pac
 from engine.batch import run_batch
 from engine.decision import dumps
 from engine.evaluate import parse_date
+from engine.inputs import MAX_ID, limit, read_json, size_text
 from engine.policy_tests import run_tests
-from engine.rolls import count_records
+from engine.rolls import check_roll, count_records
 from engine.synth import synth_households
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "hunan"
@@ -73,7 +74,7 @@ rules_option = click.option(
 db_option = click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False),
                          default=lambda: os.environ.get("DOUDI_DATABASE", str(DEFAULT_DB)),
                          show_default="instance/doudi.db, or $DOUDI_DATABASE", help="The SQLite database.")
-version_option = click.option("--version", "version", type=click.IntRange(min=1), default=None,
+version_option = click.option("--version", "version", type=click.IntRange(1, MAX_ID), default=None,
                               help="Use published version N from the database instead of a rules folder.")
 
 
@@ -206,7 +207,11 @@ def batch_command(source: Path, target: Path, rules: Path, version: int | None, 
     except HouseholdError as exc:
         raise BadInput(_report(exc)) from None
     pack, number = _source(rules, version, db_path)  # a bad pack is reported once, here, not by every worker
-    total = count_records(source)
+    try:
+        check_roll(source)  # a file that is not UTF-8 text at all (GBK, a spreadsheet): exit 2, not a record a line
+        total = count_records(source)
+    except DoudiError as exc:
+        raise BadInput(_report(exc)) from None
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="evaluating", file=sys.stderr if show else _Quiet()) as bar:
         summary = run_batch(pack.files if number else rules, source, target, as_of=on, workers=workers,
@@ -255,18 +260,25 @@ class _Quiet(io.StringIO):
 
 
 def _read_json(path: Path) -> Any:
+    """A household file (``-``: stdin) of at most DOUDI_MAX_JSON_BYTES, as JSON data; BadInput otherwise."""
+    bound = limit("json_bytes")
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(bound + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(bound + 1)
     except FileNotFoundError:
         raise BadInput(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise BadInput(f"{path}: cannot read the file ({exc})") from None
+    if len(raw) > bound:
+        raise BadInput(f"{path}: larger than {size_text(bound)} (DOUDI_MAX_JSON_BYTES); a household is a few "
+                       "kilobytes: use 'doudi batch' for a roll")
     try:
-        return json.loads(text)  # NaN is let through: the facts check names the field it is in
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except ValueError as exc:
-        raise BadInput(f"{path}: {exc}") from None
+        return read_json(raw, str(path))
+    except DoudiError as exc:
+        raise BadInput(_report(exc)) from None
 
 
 def main() -> None:

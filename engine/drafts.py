@@ -20,6 +20,7 @@ from .errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem,
 from .load import load_files, parse_documents
 from .model import RulePack
 from .policy_tests import run_tests
+from .source import parse_yaml
 from .store import audit, now
 from .users import User, in_scope, require
 from .versions import Version, pack_of, publish, version_files
@@ -195,7 +196,7 @@ def with_value(files: dict[str, str], pack: RulePack, jurisdiction: str, paramet
     """Pack files with one dated entry set for a jurisdiction (the same date replaced), and the file's path."""
     files = dict(files)
     path, text = _values_file(files, pack, jurisdiction)
-    files[path] = _with_entry(text, jurisdiction, parameter, entry)
+    files[path] = _with_entry(text, jurisdiction, parameter, entry, path)
     return path, files
 
 
@@ -252,10 +253,10 @@ def _values_file(files: dict[str, str], pack: RulePack, code: str) -> tuple[str,
     return path, f'# {name}参数取值。\nkind: values\njurisdiction: "{code}"\nvalues: {{}}\n'
 
 
-def _with_entry(text: str, code: str, parameter: str, entry: dict[str, Any]) -> str:
+def _with_entry(text: str, code: str, parameter: str, entry: dict[str, Any], path: str = "values") -> str:
     """The values document with ``entry`` set for ``parameter`` (same date replaced), written back as YAML."""
     header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
-    doc = yaml.safe_load(text)
+    doc = json.loads(json.dumps(parse_yaml(text, path)))  # the strict reader (no aliases), as plain dicts
     values = doc.get("values") or {}
     entries = [e for e in values.get(parameter, []) if str(e.get("from")) != entry["from"]]
     entries.append(entry)

@@ -6,8 +6,27 @@ own way; ``str()`` gives a one-line English message and ``message_zh`` the Chine
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
+
+QUOTE_LIMIT = 80  # characters of an offending value an error message quotes (README: limits)
+
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxstring, _repr.maxother, _repr.maxlong = 2, QUOTE_LIMIT, QUOTE_LIMIT, 40
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 5
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut short, for messages: a 10,000-member list or a 50 MB name is quoted as a few
+    dozen characters, and an integer too long to print (Python's 4,300-digit limit) by its size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"<a whole number of about {int(value.bit_length() * 0.30103) + 1:,} digits>"
+    try:
+        text = _repr.repr(value)
+    except (ValueError, RecursionError):  # an object too deep or too large to print at all
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass

@@ -15,8 +15,9 @@ from typing import Any
 from . import schemas
 from .amounts import Fraction, exact
 from .errors import Problem, RulePackError
+from .inputs import limit, size_text
 from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
-from .source import Node, line_at, parse_yaml
+from .source import Node, check_size, line_at, parse_yaml
 
 
 def load_pack(folder: str | Path) -> RulePack:
@@ -32,8 +33,13 @@ def read_files(folder: str | Path) -> dict[str, str]:
                             [Problem("rule pack folder not found", "找不到规则包目录", file=str(folder))],
                             message_zh=f"{folder}：找不到规则包目录")
     files: dict[str, str] = {}
+    total = 0
     for path in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
         name = path.relative_to(root).as_posix()
+        size = path.stat().st_size
+        check_size(name, size)  # before reading it
+        total += size
+        _check_total(total)
         try:
             files[name] = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -49,6 +55,7 @@ def load_files(files: dict[str, str]) -> RulePack:
     from .checks import check_pack  # cross-document checks need the model built here
     from .plan import build_plan
 
+    _check_total(sum(len(text.encode("utf-8", "surrogatepass")) for text in files.values()))
     documents = parse_documents(files)
     pack = build_pack(documents)
     found = check_pack(pack)
@@ -62,6 +69,15 @@ def load_files(files: dict[str, str]) -> RulePack:
     object.__setattr__(pack, "plan", plan)
     object.__setattr__(pack, "files", dict(files))
     return pack
+
+
+def _check_total(size: int) -> None:
+    bound = limit("pack_bytes")
+    if size > bound:
+        raise RulePackError(f"the rule pack's YAML files exceed {size_text(bound)}",
+                            [Problem(f"the YAML files exceed {size_text(bound)} together (DOUDI_MAX_PACK_BYTES)",
+                                     f"规则包 YAML 文件总大小超过上限 {size_text(bound)}")],
+                            message_zh=f"规则包过大（上限 {size_text(bound)}）")
 
 
 def parse_documents(files: dict[str, str]) -> dict[str, Any]:

@@ -17,17 +17,20 @@ Empty cells are absent facts; yes/no cells take true/false, 1/0 or 是/否. Only
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .decision import dumps
-from .errors import HouseholdError, Problem
+from .errors import HouseholdError, InvalidInput, Problem, quoted
+from .inputs import limit, read_json, size_text
 
 T = TypeVar("T")
 
@@ -68,10 +71,16 @@ class Record:
         """The record with its JSON text parsed (or the parse error recorded)."""
         if self.text is None:
             return self
+        if len(self.text) > limit("record_bytes"):
+            return Record(self.line, None, _bad(self.line, "(line)", f"longer than {size_text(limit('record_bytes'))}"
+                                                " (DOUDI_MAX_RECORD_BYTES)", "行内容过长"))
         try:
             data = _DECODER.decode(self.text)
-        except (json.JSONDecodeError, ValueError) as exc:
-            return Record(self.line, None, _bad(self.line, "(line)", f"invalid JSON: {exc}", "JSON 格式错误"))
+        except (json.JSONDecodeError, ValueError) as exc:  # also an integer of 5,000 digits
+            return Record(self.line, None, _bad(self.line, "(line)", f"invalid JSON: {str(exc)[:200]}",
+                                                "JSON 格式错误"))
+        except RecursionError:
+            return Record(self.line, None, _bad(self.line, "(line)", "invalid JSON: nested too deep", "JSON 嵌套过深"))
         hid = data.get("household_id") if isinstance(data, dict) else None
         return Record(self.line, data, None, hid if isinstance(hid, str) else None)
 
@@ -131,10 +140,56 @@ def slice_records(path: Path, first: int, offset: int, length: int) -> list[Reco
     with open(path, "rb") as f:
         f.seek(offset)
         data = f.read(length)
-    lines = data.decode("utf-8", errors="replace").split("\n")
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:  # a line in another encoding (GBK) becomes an error record, never mojibake
+        return [_decoded(first + i, line) for i, line in enumerate(data.removesuffix(b"\n").split(b"\n"))
+                if line.strip()]
     if data.endswith(b"\n"):
         lines.pop()
     return [Record(first + i, None, text=line) for i, line in enumerate(lines) if line.strip()]  # parsed later
+
+
+def _decoded(number: int, line: bytes) -> Record:
+    try:
+        return Record(number, None, text=line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return Record(number, None, _bad(number, "(line)", f"not UTF-8 text (byte {exc.start + 1} of the line); "
+                                         "save the roll as UTF-8", "不是 UTF-8 编码，请将文件另存为 UTF-8"))
+
+
+def check_roll(path: Path) -> None:
+    """InvalidInput naming the line if a roll cannot be read at all: a JSONL roll whose first line is not
+    UTF-8 text or with a NUL byte in its first 64 KiB (GBK, a spreadsheet or another binary file; a later
+    bad line becomes an error record), a CSV roll (one table) not UTF-8 anywhere or not well-formed CSV."""
+    if path.suffix.lower() != ".csv":
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        first = head.split(b"\n", 1)[0] if b"\n" in head else head
+        if b"\0" in head:
+            raise _unreadable(path, head.count(b"\n", 0, head.find(b"\0")) + 1)
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(first, final=b"\n" in head)
+        except UnicodeDecodeError:
+            raise _unreadable(path, 1) from None
+        return
+    decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk.replace(b"\0", b"\xff"))  # a NUL byte marks a binary file
+            except UnicodeDecodeError as exc:
+                raise _unreadable(path, line + chunk.count(b"\n", 0, exc.start)) from None
+            line += chunk.count(b"\n")
+    for _ in _read_csv(path):
+        pass
+
+
+def _unreadable(path: Path, line: int, what: str = "not UTF-8 text") -> InvalidInput:
+    return InvalidInput(f"{path.name}: line {line}: {what}; save the roll as UTF-8 JSONL or CSV",
+                        [Problem(f"{what}; save the roll as UTF-8 JSONL or CSV",
+                                 "文件不是 UTF-8 编码的 JSONL 或 CSV，请另存为 UTF-8", file=path.name, line=line)],
+                        message_zh=f"{path.name}：第 {line} 行无法读取（不是 UTF-8 文本）")
 
 
 def count_records(path: Path) -> int:
@@ -163,26 +218,36 @@ def _bad(line: int, path: str, message: str, zh: str) -> HouseholdError:
 
 
 def _read_csv(path: Path) -> Iterator[Record]:
+    """The households of a CSV roll; InvalidInput at the line where it stops being UTF-8 text or CSV."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        missing = [c for c in ("household_id", "county", "member_id", "age") if c not in header]
-        unknown = [c for c in header if c not in HOUSEHOLD_COLUMNS and c not in MEMBER_COLUMNS
-                   and c not in JSON_COLUMNS]
-        if missing or unknown:
-            msg = (f"missing columns {', '.join(missing)}; " if missing else "") + \
-                  (f"unknown columns {', '.join(unknown)}" if unknown else "")
-            yield Record(1, None, _bad(1, "(header)", msg.strip("; "), "CSV 表头错误"))
-            return
-        group: list[tuple[int, dict[str, str]]] = []
-        for row in reader:
-            number = reader.line_num
-            if group and row.get("household_id") != group[0][1].get("household_id"):
-                yield _household(group)
-                group = []
-            group.append((number, row))
-        if group:
+        try:
+            yield from _csv_households(reader)
+        except UnicodeDecodeError:
+            raise _unreadable(path, reader.line_num + 1) from None
+        except csv.Error as exc:  # e.g. a field over csv's 128 KiB limit, a NUL byte
+            raise _unreadable(path, reader.line_num, f"not well-formed CSV ({exc})") from None
+
+
+def _csv_households(reader: csv.DictReader[str]) -> Iterator[Record]:
+    header = reader.fieldnames or []
+    missing = [c for c in ("household_id", "county", "member_id", "age") if c not in header]
+    unknown = [c for c in header if c not in HOUSEHOLD_COLUMNS and c not in MEMBER_COLUMNS
+               and c not in JSON_COLUMNS]
+    if missing or unknown:
+        msg = (f"missing columns {', '.join(missing)}; " if missing else "") + \
+              (f"unknown columns {', '.join(quoted(c, 40) for c in unknown[:10])}" if unknown else "")
+        yield Record(1, None, _bad(1, "(header)", msg.strip("; "), "CSV 表头错误"))
+        return
+    group: list[tuple[int, dict[str, str]]] = []
+    for row in reader:
+        number = reader.line_num
+        if group and row.get("household_id") != group[0][1].get("household_id"):
             yield _household(group)
+            group = []
+        group.append((number, row))
+    if group:
+        yield _household(group)
 
 
 def _household(rows: list[tuple[int, dict[str, str]]]) -> Record:
@@ -196,9 +261,9 @@ def _household(rows: list[tuple[int, dict[str, str]]]) -> Record:
             text = (first.get(column) or "").strip()
             if text:
                 try:
-                    household[column] = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise _bad(first_line, column, f"invalid JSON in column {column}: {exc.msg}",
+                    household[column] = read_json(text, column)
+                except InvalidInput as exc:
+                    raise _bad(first_line, column, f"invalid JSON in column {column}: {exc.problems[0].message}",
                                f"{column} 列不是有效的 JSON") from None
         members = []
         for line, row in rows:
@@ -221,12 +286,14 @@ def _cell(row: dict[str, str], column: str, line: int) -> Any:
             return True
         if text.lower() in _FALSE:
             return False
-        raise _bad(line, column, f"{text!r} is not yes/no (true/false, 1/0, 是/否)", f"{text!r} 不是 是/否")
+        raise _bad(line, column, f"{quoted(text)} is not yes/no (true/false, 1/0, 是/否)", f"{quoted(text)} 不是 是/否")
     if column in _NUMBER:
         try:
             value = float(text)
         except ValueError:
-            raise _bad(line, column, f"{text!r} is not a number", f"{text!r} 不是数字") from None
+            raise _bad(line, column, f"{quoted(text)} is not a number", f"{quoted(text)} 不是数字") from None
+        if not math.isfinite(value):
+            raise _bad(line, column, f"{quoted(text)} is not a finite number", f"{quoted(text)} 不是有效数字")
         return int(value) if value.is_integer() and "." not in text else value
     return text
 

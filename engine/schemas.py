@@ -11,7 +11,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from .errors import Problem
+from .errors import Problem, quoted
 from .expressions import Symbol
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -53,39 +53,62 @@ def json_path(error: ValidationError) -> str:
     """A readable path such as ``members[1].age``."""
     out = ""
     for step in error.absolute_path:
+        step = step if isinstance(step, int) or len(step) <= 40 else step[:39] + "…"
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
     return out
 
 
 def describe(error: ValidationError) -> tuple[str, str]:
-    """An English and a Chinese message for one schema error, naming the offending key."""
-    v = error.validator
+    """An English and a Chinese message for one schema error, naming the offending key.
+
+    The messages quote the offending value cut short (``quoted``): jsonschema's own messages print it
+    whole, e.g. a 10,000-member list or a 50 MB name.
+    """
+    v, bound, value = error.validator, error.validator_value, quoted(error.instance)
     if v == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        names = ", ".join(repr(e) for e in extra)
+        names = ", ".join(quoted(e, 40) for e in extra[:5]) + (f" (+{len(extra) - 5})" if len(extra) > 5 else "")
         return (f"unknown field {names}" + (f" (allowed: {allowed})" if allowed else ""),
                 f"未知字段 {names}" + (f"（允许的字段：{allowed}）" if allowed else ""))
     if v == "required":
-        missing = [r for r in error.validator_value if r not in error.instance]
+        missing = [r for r in bound if r not in error.instance]
         return (f"missing required field {', '.join(map(repr, missing))}",
                 f"缺少必填字段 {', '.join(map(repr, missing))}")
-    if v == "format" and error.validator_value == "date":
-        return (f"{error.instance!r} is not a valid date; write YYYY-MM-DD, e.g. 2018-01-01",
-                f"{error.instance!r} 不是有效日期，请写成 YYYY-MM-DD，例如 2018-01-01")
-    if v == "minimum":
-        return (f"{error.instance!r} is below the minimum {error.validator_value}",
-                f"{error.instance!r} 小于最小值 {error.validator_value}")
-    if v == "maximum":
-        return (f"{error.instance!r} is above the maximum {error.validator_value}",
-                f"{error.instance!r} 大于最大值 {error.validator_value}")
+    if v == "format" and bound == "date":
+        return (f"{value} is not a valid date; write YYYY-MM-DD, e.g. 2018-01-01",
+                f"{value} 不是有效日期，请写成 YYYY-MM-DD，例如 2018-01-01")
+    size = len(error.instance) if isinstance(error.instance, list | dict | str) else 0
+    simple = {  # built lazily: the bound is a number for some, a list or a pattern for others
+        "minimum": lambda: (f"{value} is below the minimum {bound}", f"{value} 小于最小值 {bound}"),
+        "maximum": lambda: (f"{value} is above the maximum {bound}", f"{value} 大于最大值 {bound}"),
+        "exclusiveMinimum": lambda: (f"{value} must be above {bound}", f"{value} 应大于 {bound}"),
+        "exclusiveMaximum": lambda: (f"{value} must be below {bound}", f"{value} 应小于 {bound}"),
+        "type": lambda: (f"{value} is not of type {bound}", f"{value} 的类型应为 {bound}"),
+        "maxLength": lambda: (f"{value} is longer than {bound} characters ({size:,})",
+                              f"{value} 超过 {bound} 个字符（{size:,}）"),
+        "minLength": lambda: (f"{value} is shorter than {bound} character(s)", f"{value} 少于 {bound} 个字符"),
+        "pattern": lambda: (f"{value} does not match {bound}", f"{value} 的格式不符合 {bound}"),
+        "maxItems": lambda: (f"{size:,} items; at most {bound}", f"共 {size:,} 项，最多 {bound} 项"),
+        "minItems": lambda: (f"at least {bound} item(s) needed", f"至少需要 {bound} 项"),
+        "maxProperties": lambda: (f"{size:,} entries; at most {bound}", f"共 {size:,} 项，最多 {bound} 项"),
+        "minProperties": lambda: (f"at least {bound} entries needed", f"至少需要 {bound} 项"),
+        "const": lambda: (f"{value} must be {quoted(bound)}", f"{value} 应为 {quoted(bound)}"),
+        "uniqueItems": lambda: ("the items must differ", "各项不能重复"),
+        "multipleOf": lambda: (f"{value} is not a multiple of {bound}", f"{value} 不是 {bound} 的整数倍"),
+    }
+    if v in simple:
+        return simple[v]()
     if v == "enum":
-        allowed = ", ".join(repr(x) for x in error.validator_value)
-        return (f"{error.instance!r} is not one of {allowed}", f"{error.instance!r} 不是允许的取值（{allowed}）")
-    if v == "type":
-        return (f"{error.instance!r} is not of type {error.validator_value}",
-                f"{error.instance!r} 的类型应为 {error.validator_value}")
-    return error.message, error.message
+        allowed = ", ".join(repr(x) for x in bound)
+        return (f"{value} is not one of {allowed}", f"{value} 不是允许的取值（{allowed}）")
+    if v == "propertyNames" and error.context:
+        inner = best_match(error.context)
+        en, zh = describe(inner)
+        return f"key {en}", f"键名 {zh}"
+    if v in ("oneOf", "anyOf"):
+        return (f"{value} matches none of the allowed forms", f"{value} 不符合任何允许的格式")
+    return f"{value} is invalid ({v})", f"{value} 无效（{v}）"
 
 
 def problems(name: str, instance: Any, file: str | None = None,
@@ -102,9 +125,10 @@ def problems(name: str, instance: Any, file: str | None = None,
         if e.validator == "additionalProperties" and isinstance(e.instance, dict):
             # one problem per unknown key, at the key itself: the field a person has to fix
             extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
-            paths = [[*e.absolute_path, k] for k in extra]
+            paths = [[*e.absolute_path, k] for k in extra[:20]]  # the first 20 of 10,000 say enough
         for steps in paths:
-            path = base if steps == list(e.absolute_path) else (f"{base}.{steps[-1]}" if base else str(steps[-1]))
+            key = str(steps[-1])[:40] if steps else ""  # a key may be a megabyte long
+            path = base if steps == list(e.absolute_path) else (f"{base}.{key}" if base else key)
             out.append(Problem(en, zh, file=file, path=path or "(document)",
                                line=line_of(steps) if line_of else None))
     head = best_match(errors)

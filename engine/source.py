@@ -4,6 +4,9 @@ Mappings are returned as ``Node`` dicts that remember the line of every key, so 
 checks (schemas, cross-document constraints) can point at the line a person has to edit.
 Dates are kept as strings (the implicit timestamp resolver is removed) and checked by the
 schemas, so ``2018-02-30`` is reported like any other bad value instead of crashing the parser.
+Anchors and aliases (``&x``, ``*x``) are refused at their line: a few hundred bytes of aliases
+expand to gigabytes ("billion laughs") in any check that walks the document. A file larger than
+``DOUDI_MAX_YAML_BYTES`` (README: limits) is refused unread.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode
 
 from .errors import Problem, RulePackError
+from .inputs import limit, size_text
 
 
 class Node(dict[str, Any]):
@@ -70,6 +74,9 @@ for _loader in (_StrictLoader, _QuickLoader):
 
 def parse_yaml(text: str, file: str) -> Any:
     """Parse one YAML document strictly; raise RulePackError naming file and line."""
+    check_size(file, len(text.encode("utf-8", "surrogatepass")))
+    if "&" in text or "*" in text:  # the quick test: most files have neither
+        _refuse_anchors(text, file)
     try:
         return yaml.load(text, Loader=_QuickLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError:
@@ -87,6 +94,33 @@ def parse_yaml(text: str, file: str) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise RulePackError(f"{file}: invalid YAML: {exc}", [Problem(str(exc), file=file)]) from None
+
+
+def check_size(file: str, size: int) -> None:
+    """RulePackError if one YAML file of ``size`` bytes is over the limit."""
+    bound = limit("yaml_file_bytes")
+    if size > bound:
+        raise RulePackError(
+            f"{file}: {size_text(size)}; a YAML file may hold at most {size_text(bound)}",
+            [Problem(f"the file is {size_text(size)}; at most {size_text(bound)} (DOUDI_MAX_YAML_BYTES)",
+                     f"文件大小 {size_text(size)}，超过上限 {size_text(bound)}", file=file)],
+            message_zh=f"{file}：文件过大（上限 {size_text(bound)}）")
+
+
+def _refuse_anchors(text: str, file: str) -> None:
+    """RulePackError at the first anchor or alias (the events only: nothing is expanded or printed)."""
+    try:
+        for event in yaml.parse(text, Loader=_QuickLoader):
+            if getattr(event, "anchor", None) is not None:
+                line = event.start_mark.line + 1 if event.start_mark else 1
+                raise RulePackError(
+                    f"{file}:{line}: YAML anchors and aliases are not allowed",
+                    [Problem("YAML anchors and aliases (&name, *name) are not allowed: write the value out "
+                             "where it is used", "不允许使用 YAML 锚点和别名（&名称、*名称），请在使用处直接写出取值",
+                             file=file, line=line)],
+                    message_zh=f"{file}：第 {line} 行使用了 YAML 锚点或别名")
+    except yaml.YAMLError:
+        return  # bad syntax: parse_yaml reports it with its line
 
 
 def line_at(document: Any, path: list[str | int]) -> int | None:

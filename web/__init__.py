@@ -8,10 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
 from engine.amounts import Fraction, json_number
+from engine.inputs import MAX_ID, limit
 
 RULES = Path(__file__).resolve().parent.parent / "rules" / "hunan"
 
@@ -32,9 +34,27 @@ class JSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(o)
 
 
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` in every route: 1 to 9 ASCII digits, at most MAX_ID (Werkzeug's own converter takes any
+    size, and SQLite fails on an integer of 2**63 or more); a larger number matches no route (404)."""
+
+    regex = r"[0-9]{1,9}"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def accepts_upload(view: Any) -> Any:
+    """Mark a page that takes an uploaded roll: its requests may be MAX_UPLOAD_BYTES, not MAX_CONTENT_LENGTH."""
+    view.accepts_upload = True
+    return view
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application: defaults, then ``instance/config.py`` and ``DOUDI_*`` variables (or ``test_config``)."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = BoundedInt
     app.config.from_mapping(
         SECRET_KEY="dev",
         DATABASE=os.path.join(app.instance_path, "doudi.db"),
@@ -43,6 +63,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SYNTHETIC_LIMIT=20_000,  # synthetic households in one POST /impact
         STORE_TRACE=True,  # keep a stored decision's trace (compressed); False: re-evaluated when it is read
         BATCH_RETENTION_DAYS=7,  # a web batch review and its files are deleted this many days after it started
+        # sizes (README: limits); a larger request is refused with 413 before it is read
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,  # bytes of one request body (JSON or form)
+        MAX_FORM_MEMORY_SIZE=limit("yaml_file_bytes") * 3,  # bytes of a form's fields (a rule file, URL-encoded)
+        MAX_UPLOAD_BYTES=64 * 1024 * 1024,  # bytes of an uploaded roll (batch review, impact on a roll)
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -53,6 +77,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import db, editor
     from .api import bp as api
+
+    @app.before_request
+    def _upload_limit() -> None:  # before CSRF reads the form: the larger limit of the pages taking a roll
+        if getattr(app.view_functions.get(request.endpoint or ""), "accepts_upload", False):
+            request.max_content_length = app.config["MAX_UPLOAD_BYTES"]
 
     db.init_app(app)
     app.register_blueprint(api)  # the JSON API, before the editor exempts it from CSRF

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import NotFound
+from engine.inputs import size_text
 from engine.users import ROLES
 from engine.versions import pack_of
 
@@ -69,6 +70,11 @@ def init_app(app: Flask) -> None:
             from .api.errors import _http_error  # the API answers with its one JSON error shape
 
             return _http_error(exc)
-        titles = {403: _("Not allowed"), 404: _("Not found"), 400: _("Bad request"), 405: _("Not allowed")}
+        titles = {403: _("Not allowed"), 404: _("Not found"), 400: _("Bad request"), 405: _("Not allowed"),
+                  413: _("Too large")}
+        message = exc.description
+        if exc.code == 413:
+            message = _("The file or form is larger than the server accepts (at most %(size)s).",
+                        size=size_text(request.max_content_length or 0))
         return render_template("error.html", code=exc.code, title=titles.get(exc.code or 500, _("Error")),
-                               message=exc.description), exc.code or 500
+                               message=message), exc.code or 500

@@ -7,13 +7,13 @@ action is checked with ``engine.users.require``. Errors, wherever they come from
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, request
 
-from engine.errors import InvalidInput, Problem
+from engine.errors import InvalidInput, Problem, quoted
+from engine.inputs import MAX_ID, read_json, whole_number
 from engine.users import User, user_for_token
 
 from ..db import get_db
@@ -45,6 +45,12 @@ def _authenticate() -> None:
         raise errors.Unauthenticated("the token is unknown, revoked, or its account disabled",
                                      "令牌无效、已撤销，或账户已停用")
     g.user = user
+    from .openapi import parameter_problems
+
+    problems = parameter_problems((request.endpoint or "").removeprefix("api."), request.args, request.view_args or {})
+    if problems:
+        first = problems[0]
+        raise InvalidInput(f"{first.path}: {first.message}", problems, message_zh=f"{first.path}：{first.message_zh}")
 
 
 def current_user() -> User:
@@ -62,35 +68,43 @@ def body(schema: str) -> dict[str, Any]:
         data: Any = {}
     else:
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, ValueError) as exc:
-            at = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else None
-            where = f"（第 {at[0]} 行第 {at[1]} 列）" if at else ""
-            raise errors.BadBody(f"the request body is not valid JSON: {exc}",
-                                 "请求内容不是有效的 JSON" + where) from None
+            data = read_json(raw, "body")
+        except InvalidInput as exc:
+            if exc.problems and exc.problems[0].path:  # parsed, but nested too deep or not a finite number
+                raise
+            raise errors.BadBody(f"the request body is not valid JSON: {exc.problems[0].message}",
+                                 "请求内容不是有效的 JSON：" + exc.problems[0].message_zh) from None
     problems = request_problems(schema, data)
     if problems:
         first = problems[0]
         raise InvalidInput(f"{first.path}: {first.message}" if first.path else first.message, problems,
                            message_zh=f"{first.path}：{first.message_zh}" if first.path else first.message_zh)
-    out: dict[str, Any] = data
+    out: dict[str, Any] = _whole_numbers(data)
     return out
 
 
-def arg_int(name: str, default: int | None = None, minimum: int = 0, maximum: int | None = None) -> int | None:
-    """A whole-number query parameter; InvalidInput naming it otherwise."""
+def _whole_numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema counts 1.0 as an integer: so does the server (a version, revision, n or top written 1.0)."""
+    for key, value in data.items():
+        if isinstance(value, float) and value.is_integer():
+            data[key] = int(value)
+        elif key == "synthetic" and isinstance(value, dict):
+            _whole_numbers(value)
+    return data
+
+
+def arg_int(name: str, default: int | None = None, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
+    """A whole-number query parameter (ASCII digits, at most ``maximum``); InvalidInput naming it otherwise."""
     text = request.args.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum}…{maximum}" if maximum is not None else f"≥ {minimum}"
-        raise InvalidInput(f"{name}: {text!r} is not a whole number {bounds}",
-                           [Problem(f"{text!r} is not a whole number {bounds}", f"{text!r} 不是有效的整数（{bounds}）",
-                                    path=name)], message_zh=f"参数 {name} 无效")
+    value = whole_number(text)
+    if value is None or value < minimum or value > maximum:
+        bounds = f"{minimum}…{maximum}"
+        raise InvalidInput(f"{name}: {quoted(text)} is not a whole number {bounds}",
+                           [Problem(f"{quoted(text)} is not a whole number {bounds}",
+                                    f"{quoted(text)} 不是有效的整数（{bounds}）", path=name)],
+                           message_zh=f"参数 {name} 无效")
     return value
 
 

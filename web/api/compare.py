@@ -9,8 +9,9 @@ from flask import current_app, request
 
 from engine import drafts, versions
 from engine.compare import diff_packs, impact
-from engine.errors import InvalidInput, Problem
+from engine.errors import InvalidInput, Problem, quoted
 from engine.evaluate import parse_date
+from engine.inputs import whole_number
 from engine.model import RulePack
 from engine.synth import synth_households
 from engine.users import require
@@ -23,17 +24,18 @@ def _pack(ref: Any, field: str) -> tuple[dict[str, Any], RulePack]:
     """A version number (``3``) or a draft (``"draft:5"``) as a label and its pack."""
     db = get_db()
     text = str(ref).strip() if ref is not None else ""
-    if text.isdigit():
-        version, pack = versions.pack_of(db, int(text))
+    number, draft_id = whole_number(text), whole_number(text[6:]) if text.startswith("draft:") else None
+    if number is not None:
+        version, pack = versions.pack_of(db, number)
         return {"version": version.number, "digest": version.digest}, pack
-    if text.startswith("draft:") and text[6:].isdigit():
+    if draft_id is not None:
         require(current_user(), "draft.read")
-        draft = drafts.get_draft(db, int(text[6:]))
+        draft = drafts.get_draft(db, draft_id)
         pack = drafts.draft_pack(db, draft.id)
         return {"draft": draft.id, "digest": pack.digest}, pack
-    raise InvalidInput(f"{field}: {text!r} is neither a version number (e.g. 1) nor a draft (e.g. draft:5)",
-                       [Problem(f"{text!r} is neither a version number (e.g. 1) nor a draft (e.g. draft:5)",
-                                f"{text!r} 不是版本号（如 1）或草稿（如 draft:5）", path=field)],
+    raise InvalidInput(f"{field}: {quoted(text)} is neither a version number (e.g. 1) nor a draft (e.g. draft:5)",
+                       [Problem(f"{quoted(text)} is neither a version number (e.g. 1) nor a draft (e.g. draft:5)",
+                                f"{quoted(text)} 不是版本号（如 1）或草稿（如 draft:5）", path=field)],
                        message_zh=f"{field} 应为版本号或草稿")
 
 

@@ -91,7 +91,7 @@ def submit_draft(draft_id: int) -> dict[str, Any]:
 @bp.post("/drafts/<int:draft_id>/approve")
 def approve_draft(draft_id: int) -> tuple[dict[str, Any], int]:
     """Approve a submitted draft (not its author; scope over every jurisdiction it changes): the new version."""
-    data = body("Comment")
+    data = body("Approval")
     version = drafts.approve(get_db(), draft_id, current_user(), data.get("comment", ""))
     return version.to_dict(), 201
 
@@ -99,6 +99,6 @@ def approve_draft(draft_id: int) -> tuple[dict[str, Any], int]:
 @bp.post("/drafts/<int:draft_id>/reject")
 def reject_draft(draft_id: int) -> dict[str, Any]:
     """Send a submitted draft back to its author with a comment."""
-    data = body("Comment")
-    drafts.reject(get_db(), draft_id, current_user(), data.get("comment", ""))
+    data = body("Rejection")
+    drafts.reject(get_db(), draft_id, current_user(), data["comment"])
     return _detail(draft_id)

@@ -61,12 +61,24 @@ def error_body(status: int, code: str, message: str, message_zh: str = "",
     return response
 
 
+MAX_DETAILS = 10  # problems listed in one error (the rest counted): an error response stays a few kilobytes
+
+
 def engine_error(exc: DoudiError) -> dict[str, Any]:
     """An engine error as the inner object of the error shape (also used per household in a batch)."""
     status, code = next(((s, c) for cls, s, c in _ENGINE if isinstance(exc, cls)), (422, "error"))
     zh = exc.message_zh or next((p.message_zh for p in exc.problems if p.message_zh), "") or exc.message
-    return {"code": code, "status": status, "message": exc.message, "message_zh": zh,
-            "details": [p.as_dict() for p in exc.problems]}
+    details = [p.as_dict() for p in exc.problems[:MAX_DETAILS]]
+    if len(exc.problems) > MAX_DETAILS:
+        more = len(exc.problems) - MAX_DETAILS
+        details.append({"path": "", "message": f"… and {more} more", "message_zh": f"……另有 {more} 处"})
+    return {"code": code, "status": status, "message": _cut(exc.message), "message_zh": _cut(zh),
+            "details": details}
+
+
+def _cut(text: str, limit: int = 1000) -> str:
+    """A message cut to ``limit`` characters (the engine quotes values cut short; this is the last guard)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _engine_error(exc: DoudiError) -> Response:
@@ -87,6 +99,9 @@ def _http_error(exc: HTTPException) -> Response | HTTPException:
     elif status == 405:
         allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or []))
         message = f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
+    elif status == 413:
+        message = (f"the request body is larger than the server accepts ({request.max_content_length} bytes "
+                   "at most; MAX_CONTENT_LENGTH)")
     elif status == 500:
         message = "internal error; the administrator can find it in the server log"
     response = error_body(status, code, message, getattr(exc, "message_zh", None) or zh)

@@ -8,6 +8,8 @@ validated against the same components (``request_problems``).
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -16,7 +18,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from engine.errors import NotFound, Problem
+from engine.errors import NotFound, Problem, quoted
+from engine.inputs import MAX_ID, limit, whole_number
 from engine.schemas import SCHEMA_DIR, describe, json_path, schema
 from engine.users import ROLES
 
@@ -71,8 +74,17 @@ STR, INT, BOOL, NUM = {"type": "string"}, {"type": "integer"}, {"type": "boolean
 DATE = {"type": "string", "format": "date"}
 NSTR, NINT = {"type": ["string", "null"]}, {"type": ["integer", "null"]}
 TEXT = _obj("zh en", zh=STR, en=STR)
-VERSION_REF = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": r"^([0-9]+|draft:[0-9]+)$"}],
+# what a request may send (README: limits): every text has a maxLength, every whole number a range
+ID_NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+LINE = {"type": "string", "maxLength": 200}  # a title, a label, an authorising document
+PROSE = {"type": "string", "maxLength": 2000}  # a reason, a comment
+NOT_BLANK = r"\S"  # what ``text.strip()`` leaves something of
+REF_PATTERN = r"^([0-9]{1,9}|draft:[0-9]{1,9})$"
+VERSION_REF = {"oneOf": [ID_NUMBER, {"type": "string", "pattern": REF_PATTERN}],
                "description": "a version number (1) or a draft (\"draft:5\")"}
+FILE_PATH = {"type": "string", "maxLength": 200, "pattern": r"^(?!/)(?!.*(^|/)\.\.(/|$))[^\\]*\.ya?ml$",
+             "description": "a relative .yaml path inside the pack, e.g. values/431322-新化县.yaml"}
 FILE_ITEM = _obj("path bytes", path=STR, bytes=INT)
 TOTALS = _obj("old new delta", old=NUM, new=NUM, delta=NUM)
 PACK_LABEL = _obj("digest", "version draft", digest=STR, version=INT, draft=INT)
@@ -93,7 +105,7 @@ USER = _obj("username name role role_label jurisdiction active", username=STR, n
             role_label=TEXT, jurisdiction=NSTR, active=BOOL)
 
 
-def _components() -> dict[str, Any]:
+def _components(batch_limit: int, synthetic_limit: int, yaml_bytes: int) -> dict[str, Any]:
     s: dict[str, Any] = {
         "Household": _embedded("household", "Household"),
         "Decision": _embedded("decision", "Decision"),
@@ -106,28 +118,37 @@ def _components() -> dict[str, Any]:
         # requests
         "Empty": {"type": "object", "additionalProperties": False},
         "EvaluateRequest": _obj("household", "as_of version", household=_ref("Household"), as_of=DATE,
-                                version={"type": ["integer", "null"], "minimum": 1}),
+                                version={**ID_NUMBER, "type": ["integer", "null"]}),
         "BatchRequest": _obj("households", "as_of version",
-                             households={"type": "array", "items": {"type": "object"},
+                             households={"type": "array", "items": {"type": "object"}, "maxItems": batch_limit,
                                          "description": "households (see Household), each checked on its own"},
-                             as_of=DATE, version={"type": ["integer", "null"], "minimum": 1}),
+                             as_of=DATE, version={**ID_NUMBER, "type": ["integer", "null"]}),
         "ImpactRequest": _obj("from to", "as_of households synthetic top", from_=VERSION_REF, to=VERSION_REF,
-                              as_of=DATE, households={"type": "array", "items": {"type": "object"}},
-                              synthetic=_obj("", "n seed", n={"type": "integer", "minimum": 1}, seed=INT),
+                              as_of=DATE, households={"type": "array", "items": {"type": "object"},
+                                                      "maxItems": batch_limit},
+                              synthetic=_obj("", "n seed", n={"type": "integer", "minimum": 1,
+                                                              "maximum": synthetic_limit}, seed=COUNT),
                               top={"type": "integer", "minimum": 0, "maximum": 200}),
-        "DraftCreate": _obj("", "title base_version", title=STR, base_version={"type": ["integer", "null"],
-                                                                                "minimum": 1}),
+        "DraftCreate": _obj("", "title base_version", title=LINE, base_version={**ID_NUMBER,
+                                                                                 "type": ["integer", "null"]}),
         "ParameterEdit": _obj("jurisdiction parameter effective document revision", "value inherit reason",
-                              jurisdiction=STR, parameter=STR, effective=STR,
+                              jurisdiction={"type": "string", "maxLength": 32},
+                              parameter={"type": "string", "maxLength": 64}, effective={**DATE, "maxLength": 10},
                               value={"description": "the value (a number, list, map… as the parameter's type)"},
-                              inherit=BOOL, document={"type": "string", "description": "e.g. 新政发〔2019〕9号"},
-                              reason=STR, revision={"type": "integer", "minimum": 0}),
-        "FileEdit": _obj("text revision", "reason document", text=STR, reason=STR, document=STR,
-                         revision={"type": "integer", "minimum": 0}),
-        "Comment": _obj("", "comment", comment=STR),
-        "UserCreate": _obj("username password role", "jurisdiction name", username=STR, password=STR,
-                           role={"enum": sorted(ROLES)}, jurisdiction=NSTR, name=STR),
-        "TokenCreate": _obj("", "label", label=STR),
+                              inherit=BOOL, document={**LINE, "pattern": NOT_BLANK,
+                                                      "description": "e.g. 新政发〔2019〕9号"},
+                              reason=PROSE, revision=COUNT),
+        "FileEdit": _obj("text revision", "reason document", text={"type": "string", "maxLength": yaml_bytes},
+                         reason=PROSE, document=LINE, revision=COUNT),
+        "Approval": _obj("", "comment", comment=PROSE),
+        "Rejection": _obj("comment", comment={**PROSE, "pattern": NOT_BLANK,
+                                              "description": "why: the author reads it (required)"}),
+        "UserCreate": _obj("username password role", "jurisdiction name",
+                           username={"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w.-]+$"},
+                           password={"type": "string", "minLength": 8, "maxLength": 200},
+                           role={"enum": sorted(ROLES)}, jurisdiction={"type": ["string", "null"], "maxLength": 32},
+                           name={"type": "string", "maxLength": 100}),
+        "TokenCreate": _obj("", "label", label=LINE),
         # responses
         "EvaluateResponse": {"allOf": [_ref("Decision"), {"type": "object", "required": ["decision_id"],
                                                           "properties": {"decision_id": INT}}]},
@@ -240,6 +261,7 @@ _ERRORS = {400: ("BadRequest", "the body is not JSON (请求内容不是有效�
            403: ("Forbidden", "the role or jurisdiction does not allow it (无权操作)"),
            404: ("NotFound", "no such version, draft, decision, user or file (不存在)"),
            409: ("Conflict", "a stale revision, or a draft not in the right state (冲突)"),
+           413: ("TooLarge", "the request body is larger than MAX_CONTENT_LENGTH (请求内容过大)"),
            422: ("Unprocessable", "a field is invalid; details name each one by its path (字段错误)")}
 
 
@@ -248,7 +270,8 @@ def _op(tag: str, summary: str, ok: tuple[int, str], errors: str, *, request: st
     """An operation: its success response, the documented errors (statuses, space separated), its body."""
     responses: dict[str, Any] = {str(ok[0]): {"description": "OK", "content": {
         "application/json": {"schema": _ref(ok[1])}}}}
-    statuses = {int(s) for s in errors.split()} | ({400} if request else set()) | (set() if public else {401})
+    statuses = {int(s) for s in errors.split()} | ({400, 413} if request else set()) | (set() if public else {401})
+    statuses |= {422} if params and not public else set()  # a parameter outside its schema
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
     out: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": responses}
@@ -257,27 +280,83 @@ def _op(tag: str, summary: str, ok: tuple[int, str], errors: str, *, request: st
     if params:
         out["parameters"] = list(params)
     if request:
-        out["requestBody"] = {"required": request not in ("Empty", "Comment", "DraftCreate", "TokenCreate"),
+        out["requestBody"] = {"required": request not in ("Empty", "Approval", "DraftCreate", "TokenCreate"),
                               "content": {"application/json": {"schema": _ref(request)}}}
     if public:
         out["security"] = []
     return out
 
 
-def _path(name: str, description: str, type_: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": type_}}
+def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string", "maxLength": 64}}
 
 
-def _query(name: str, description: str, type_: str = "string", **extra: Any) -> dict[str, Any]:
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": type_, **extra}}
+            "schema": schema or {"type": "string", "maxLength": 64}}
 
 
-N = _path("number", "version number", "integer")
-ID = _path("id", "draft id", "integer")
-FILE = _path("path", "a file of the pack, e.g. values/431322-新化县.yaml (slashes allowed)")
-VERSION_Q = _query("version", "a version number (default: the latest)", "integer", minimum=1)
-DRAFT_Q = _query("draft", "a draft id instead of a version", "integer", minimum=1)
+N = _path("number", "version number", ID_NUMBER)
+ID = _path("draft_id", "draft id", ID_NUMBER)
+DECISION = _path("decision_id", "decision id", ID_NUMBER)
+FILE = _path("path", "a file of the pack, e.g. values/431322-新化县.yaml (slashes allowed)", FILE_PATH)
+VERSION_Q = _query("version", "a version number (default: the latest)", ID_NUMBER)
+DRAFT_Q = _query("draft", "a draft id instead of a version", ID_NUMBER)
+PAGE_Q = (_query("limit", "at most 1000", {"type": "integer", "minimum": 1, "maximum": 1000}),
+          _query("offset", "rows to skip", COUNT))
+REF_Q = {"type": "string", "pattern": REF_PATTERN}
+
+
+def _links(*names: str, source: str = "$response.body#/id") -> dict[str, Any]:
+    """OpenAPI links from a draft to the next steps of the workflow (operationIds taking ``draft_id``)."""
+    return {name: {"operationId": name, "parameters": {"draft_id": source}} for name in names}
+
+
+# the workflow a client generator can follow: create → edit → submit → approve or reject → the version
+_DRAFT_STEPS = ("get_draft", "set_draft_parameter", "set_draft_file", "submit_draft", "approve_draft",
+                "reject_draft")
+_LINKS = {
+    "create_draft": _links(*_DRAFT_STEPS), "get_draft": _links(*_DRAFT_STEPS[1:]),
+    "set_draft_parameter": _links(*_DRAFT_STEPS), "set_draft_file": _links(*_DRAFT_STEPS),
+    "submit_draft": _links("get_draft", "approve_draft", "reject_draft"), "reject_draft": _links(*_DRAFT_STEPS),
+    "approve_draft": {"get_version": {"operationId": "get_version",
+                                      "parameters": {"number": "$response.body#/number"}},
+                      **_links("get_draft", source="$response.body#/draft_id")},
+}
+# operationId: the name of the view answering it (``parameter_problems`` finds an operation by it)
+_OPERATION_IDS = {
+    ("/evaluate", "post"): "evaluate_one", ("/evaluate/batch", "post"): "evaluate_batch",
+    ("/versions", "get"): "list_versions", ("/versions/{number}", "get"): "get_version",
+    ("/versions/{number}/files/{path}", "get"): "version_file", ("/compare", "get"): "compare",
+    ("/impact", "post"): "impact_report", ("/jurisdictions", "get"): "jurisdiction_tree",
+    ("/jurisdictions/{code}/parameters", "get"): "jurisdiction_parameters",
+    ("/drafts", "post"): "create_draft", ("/drafts", "get"): "list_drafts",
+    ("/drafts/{draft_id}", "get"): "get_draft",
+    ("/drafts/{draft_id}/parameters", "put"): "set_draft_parameter",
+    ("/drafts/{draft_id}/files/{path}", "get"): "draft_file",
+    ("/drafts/{draft_id}/files/{path}", "put"): "set_draft_file",
+    ("/drafts/{draft_id}/submit", "post"): "submit_draft", ("/drafts/{draft_id}/approve", "post"): "approve_draft",
+    ("/drafts/{draft_id}/reject", "post"): "reject_draft", ("/decisions", "get"): "search_decisions",
+    ("/decisions/{decision_id}", "get"): "get_decision",
+    ("/decisions/{decision_id}/replay", "post"): "replay_decision",
+    ("/audit", "get"): "audit_entries", ("/users", "get"): "users_list", ("/users", "post"): "create_user",
+    ("/users/{username}/tokens", "post"): "issue_user_token",
+    ("/users/{username}/tokens", "delete"): "revoke_user_tokens",
+    ("/me", "get"): "me", ("/openapi.json", "get"): "openapi", ("/schemas/{name}", "get"): "json_schema",
+}
+
+
+def _named(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with its operationId, and the links of the draft workflow on its success response."""
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            name = _OPERATION_IDS[(path, method)]
+            operation["operationId"] = name
+            if name in _LINKS:
+                ok = next(code for code in operation["responses"] if code.startswith("2"))
+                operation["responses"][ok]["links"] = _LINKS[name]
+    return paths
 
 
 def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
@@ -300,8 +379,8 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
             "versions", "The YAML text of a version's file", (200, "FileText"), "403 404", params=(N, FILE))},
         "/compare": {"get": _op(
             "compare", "What changed between two versions (or a draft)", (200, "Diff"), "403 404 422",
-            params=({**_query("from", "old: a version number, or draft:ID"), "required": True},
-                    {**_query("to", "new: a version number, or draft:ID"), "required": True}))},
+            params=({**_query("from", "old: a version number, or draft:ID", REF_Q), "required": True},
+                    {**_query("to", "new: a version number, or draft:ID", REF_Q), "required": True}))},
         "/impact": {"post": _op(
             "compare", "What changed for whom over a population", (200, "Impact"), "403 404 422",
             request="ImpactRequest",
@@ -313,50 +392,49 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
         "/jurisdictions/{code}/parameters": {"get": _op(
             "jurisdictions", "Every parameter in force for a jurisdiction on a date", (200, "ResolvedParameters"),
             "403 404 422", params=(_path("code", "GB/T 2260 code, e.g. 431322"),
-                                   _query("date", "YYYY-MM-DD (default today)", format="date"), VERSION_Q, DRAFT_Q))},
+                                   _query("date", "YYYY-MM-DD (default today)", {**DATE, "maxLength": 10}),
+                                   VERSION_Q, DRAFT_Q))},
         "/drafts": {
             "post": _op("drafts", "Create a draft from a version", (201, "DraftDetail"), "403 404 422",
                         request="DraftCreate"),
             "get": _op("drafts", "Drafts, newest first: the caller's own and those touching their jurisdiction",
                        (200, "Drafts"), "403",
-                       params=(_query("status", "editing, submitted, approved or rejected"),
-                               _query("all", "true: every draft, not only those concerning the caller")))},
-        "/drafts/{id}": {"get": _op("drafts", "A draft with its changes", (200, "DraftDetail"), "403 404",
+                       params=(_query("status", "editing, submitted, approved or rejected",
+                                      {"enum": ["editing", "submitted", "approved", "rejected"]}),
+                               _query("all", "true: every draft, not only those concerning the caller",
+                                      {"type": "string", "maxLength": 5})))},
+        "/drafts/{draft_id}": {"get": _op("drafts", "A draft with its changes", (200, "DraftDetail"), "403 404",
                                     params=(ID,))},
-        "/drafts/{id}/parameters": {"put": _op(
+        "/drafts/{draft_id}/parameters": {"put": _op(
             "drafts", "Set one dated parameter value", (200, "DraftDetail"), "400 403 404 409 422",
             request="ParameterEdit", params=(ID,),
             description="Validated at once (e.g. a county below the provincial floor: 422 naming the floor and the "
                         "clause). 'revision' must be the draft's current one, else 409.")},
-        "/drafts/{id}/files/{path}": {
+        "/drafts/{draft_id}/files/{path}": {
             "get": _op("drafts", "The YAML text of a draft's file", (200, "FileText"), "403 404", params=(ID, FILE)),
             "put": _op("drafts", "Replace or add a YAML document", (200, "DraftDetail"), "400 403 404 409 422",
                        request="FileEdit", params=(ID, FILE))},
-        "/drafts/{id}/submit": {"post": _op("drafts", "Submit a draft for review", (200, "DraftDetail"),
+        "/drafts/{draft_id}/submit": {"post": _op("drafts", "Submit a draft for review", (200, "DraftDetail"),
                                             "400 403 404 409 422", request="Empty", params=(ID,))},
-        "/drafts/{id}/approve": {"post": _op(
+        "/drafts/{draft_id}/approve": {"post": _op(
             "drafts", "Approve a submitted draft: publish it as the next version", (201, "Version"),
-            "400 403 404 409 422", request="Comment", params=(ID,),
+            "400 403 404 409 422", request="Approval", params=(ID,),
             description="Not by its author; the reviewer needs scope over every jurisdiction it changes; its "
                         "policy tests must pass (409 otherwise).")},
-        "/drafts/{id}/reject": {"post": _op("drafts", "Reject a submitted draft with a comment",
-                                            (200, "DraftDetail"), "400 403 404 409 422", request="Comment",
+        "/drafts/{draft_id}/reject": {"post": _op("drafts", "Reject a submitted draft with a comment",
+                                            (200, "DraftDetail"), "400 403 404 409 422", request="Rejection",
                                             params=(ID,))},
         "/decisions": {"get": _op(
             "decisions", "Stored decisions, newest first", (200, "StoredDecisions"), "403 422",
-            params=(_query("household_id", "a prefix"), _query("county", "a county code"),
-                    _query("limit", "at most 1000", "integer", minimum=1, maximum=1000),
-                    _query("offset", "rows to skip", "integer", minimum=0)))},
-        "/decisions/{id}": {"get": _op("decisions", "A stored decision with its facts", (200, "StoredDecision"),
-                                       "403 404", params=(_path("id", "decision id", "integer"),))},
-        "/decisions/{id}/replay": {"post": _op(
+            params=(_query("household_id", "a prefix"), _query("county", "a county code"), *PAGE_Q))},
+        "/decisions/{decision_id}": {"get": _op("decisions", "A stored decision with its facts",
+                                                (200, "StoredDecision"), "403 404", params=(DECISION,))},
+        "/decisions/{decision_id}/replay": {"post": _op(
             "decisions", "Replay a stored decision with its version", (200, "Replay"), "400 403 404 422",
-            request="Empty", params=(_path("id", "decision id", "integer"),))},
+            request="Empty", params=(DECISION,))},
         "/audit": {"get": _op("audit", "The audit log, newest first", (200, "AuditEntries"), "403 422",
                               params=(_query("user", "who"), _query("action", "e.g. draft.approve"),
-                                      _query("object_type", "e.g. draft"), _query("object_id", "e.g. 3"),
-                                      _query("limit", "at most 1000", "integer", minimum=1, maximum=1000),
-                                      _query("offset", "rows to skip", "integer", minimum=0)))},
+                                      _query("object_type", "e.g. draft"), _query("object_id", "e.g. 3"), *PAGE_Q))},
         "/users": {"get": _op("users", "Every account (administrators)", (200, "Users"), "403"),
                    "post": _op("users", "Add an account (administrators)", (201, "User"), "400 403 409 422",
                                request="UserCreate")},
@@ -377,7 +455,7 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
 
 
 @cache
-def document(batch_limit: int = 1000, synthetic_limit: int = 20_000) -> dict[str, Any]:
+def document(batch_limit: int = 1000, synthetic_limit: int = 20_000, yaml_bytes: int = 512 * 1024) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API."""
     return {
         "openapi": "3.1.0",
@@ -390,21 +468,26 @@ def document(batch_limit: int = 1000, synthetic_limit: int = 20_000) -> dict[str
         "security": [{"bearer": []}],
         "tags": [{"name": t} for t in ("evaluate", "versions", "compare", "jurisdictions", "drafts", "decisions",
                                         "audit", "users", "meta")],
-        "paths": _paths(batch_limit, synthetic_limit),
+        "paths": _named(_paths(batch_limit, synthetic_limit)),
         "components": {
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "a token from 'doudi users token' or POST /users/{username}/tokens"}},
             "responses": {name: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
                           for name, text in _ERRORS.values()},
-            "schemas": _components(),
+            "schemas": _components(batch_limit, synthetic_limit, yaml_bytes),
         },
     }
 
 
+def _limits() -> tuple[int, int, int]:
+    """The limits the document states, from this app's settings."""
+    return current_app.config["BATCH_LIMIT"], current_app.config["SYNTHETIC_LIMIT"], limit("yaml_file_bytes")
+
+
 @cache
-def _validator(name: str) -> Draft202012Validator:
-    registry: Registry[Any] = Registry().with_resource(_URI, DRAFT202012.create_resource(document()))
+def _validator(name: str, limits: tuple[int, int, int]) -> Draft202012Validator:
+    registry: Registry[Any] = Registry().with_resource(_URI, DRAFT202012.create_resource(document(*limits)))
     return Draft202012Validator({"$ref": f"{_URI}#/components/schemas/{name}"}, registry=registry,
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
 
@@ -412,7 +495,7 @@ def _validator(name: str) -> Draft202012Validator:
 def request_problems(name: str, data: Any) -> list[Problem]:
     """Every way ``data`` breaks the request schema ``name``, each naming its field from the body's root."""
     out = []
-    for error in sorted(_validator(name).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in sorted(_validator(name, _limits()).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         if error.validator == "$ref" or error.validator == "allOf":
             continue
         en, zh = describe(error)
@@ -425,11 +508,46 @@ def request_problems(name: str, data: Any) -> list[Problem]:
     return out
 
 
+@cache
+def _operations(limits: tuple[int, int, int]) -> dict[str, dict[str, Any]]:
+    return {op["operationId"]: op for methods in document(*limits)["paths"].values() for op in methods.values()}
+
+
+@cache
+def _parameter_validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def parameter_problems(operation: str, args: Mapping[str, str], view_args: Mapping[str, Any]) -> list[Problem]:
+    """Every way the query and path parameters of a request break the document's ``parameters`` of
+    ``operation`` (an operationId): the server accepts exactly what the document says."""
+    out = []
+    for param in _operations(_limits()).get(operation, {}).get("parameters", []):
+        name, schema = param["name"], param["schema"]
+        raw = args.get(name) if param["in"] == "query" else view_args.get(name)
+        if raw is None:
+            if param["required"]:
+                out.append(Problem("missing required parameter", "缺少必填参数", path=name))
+            continue
+        value = raw
+        if schema.get("type") == "integer" and isinstance(raw, str):
+            value = whole_number(raw)
+            if value is None:
+                bounds = f"{schema['minimum']}…{schema['maximum']}"
+                out.append(Problem(f"{quoted(raw)} is not a whole number {bounds}",
+                                   f"{quoted(raw)} 不是有效的整数（{bounds}）", path=name))
+                continue
+        for error in _parameter_validator(json.dumps(schema, sort_keys=True)).iter_errors(value):
+            en, zh = describe(error)
+            out.append(Problem(en, zh, path=name))
+    return out
+
+
 @bp.get("/openapi.json")
 @public
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document (no token needed)."""
-    return document(current_app.config["BATCH_LIMIT"], current_app.config["SYNTHETIC_LIMIT"])
+    return document(*_limits())
 
 
 @bp.get("/schemas/<name>")

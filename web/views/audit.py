@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
+from engine.inputs import id_number
 from engine.store import audit_log
 
 from ..auth import permission_required
@@ -60,7 +61,7 @@ def local_time(at: str | None) -> str:
 def index() -> Any:
     filters = {key: (request.args.get(key) or "").strip() or None
                for key in ("user", "action", "object_type", "object_id")}
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=id_number) or 1, 1)
     entries = audit_log(get_db(), **filters, limit=PAGE + 1, offset=(page - 1) * PAGE)
     more = len(entries) > PAGE
     known = dict(ACTIONS)

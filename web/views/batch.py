@@ -13,14 +13,17 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.rolls import output_csv_header, output_csv_row
+from engine.errors import DoudiError
+from engine.inputs import id_number
+from engine.rolls import check_roll, output_csv_header, output_csv_row
 
-from .. import batch_jobs
+from .. import accepts_upload, batch_jobs
 from ..auth import permission_required
 from ..batch_jobs import Job
 from ..charts import bars
@@ -58,6 +61,17 @@ def _records(job: Job, which: str) -> Iterator[dict[str, Any]]:
                 yield record
 
 
+def unreadable_roll(source: Path) -> str:
+    """Why an uploaded roll cannot be read at all (not UTF-8 text, broken CSV), or ''."""
+    try:
+        check_roll(source)
+    except DoudiError as exc:
+        problem = exc.problems[0]
+        return _("Line %(line)s cannot be read: save the roll as UTF-8 JSONL or CSV.", line=problem.line or 1)
+    return ""
+
+
+@accepts_upload
 @bp.route("/", methods=["GET", "POST"])
 @permission_required("evaluate")
 def index() -> Any:
@@ -80,9 +94,10 @@ def index() -> Any:
             source = folder / f"{job_id}.input{suffix}"
             upload.save(source)
             source.chmod(0o600)
-            if source.stat().st_size == 0:
+            unreadable = unreadable_roll(source)
+            if source.stat().st_size == 0 or unreadable:
                 source.unlink()
-                errors["roll"] = _("The file is empty.")
+                errors["roll"] = unreadable or _("The file is empty.")
             else:
                 job = Job(job_id, g.user.username, display_name(upload.filename), on,
                           version.number, source, folder / f"{job_id}.jsonl")
@@ -99,7 +114,7 @@ def show(job_id: str) -> Any:
     job = _job(job_id)
     which = request.args.get("filter", "all")
     which = which if which in FILTERS else "all"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=id_number) or 1, 1)
     rows, matched, chart = [], 0, None
     if job.state == "done":
         for record in _records(job, which):

@@ -15,6 +15,7 @@ from engine import decisions, facts, versions
 from engine.amounts import format_amount
 from engine.errors import DoudiError, EvaluationError, HouseholdError, NotFound
 from engine.evaluate import evaluate
+from engine.inputs import whole_number
 from engine.model import RulePack
 from engine.users import in_scope
 
@@ -424,7 +425,7 @@ def index() -> Any:
     if request.method == "GET":
         values: dict[str, str] = {}
         source = request.args.get("from", "")
-        if source.isdigit():
+        if whole_number(source) is not None:
             try:
                 stored = decisions.get(get_db(), int(source))
             except NotFound as exc:

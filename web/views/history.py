@@ -8,6 +8,7 @@ from flask import Blueprint, abort, g, render_template, request
 
 from engine import decisions
 from engine.errors import NotFound
+from engine.inputs import id_number
 from engine.model import RulePack
 from engine.users import can, in_scope
 
@@ -55,7 +56,7 @@ def index() -> Any:
         county = counties[0].code  # a caseworker sees their own county only
     elif county:
         require_county(pack, county)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=id_number) or 1, 1)
     rows, more = _search(pack, household_id, county, page)
     args = {k: v for k, v in (("household_id", household_id), ("county", county)) if v}
     return render_template("history/index.html", rows=rows, more=more, page=page, counties=counties,

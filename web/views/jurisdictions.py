@@ -12,6 +12,7 @@ from engine import versions
 from engine.amounts import format_amount
 from engine.errors import NotFound
 from engine.evaluate import parameter_index
+from engine.inputs import whole_number
 
 from ..auth import permission_required
 from ..charts import bars
@@ -29,7 +30,7 @@ def _date(raw: str | None) -> dt.date:
 
 def _version(raw: str | None) -> tuple[Any, Any]:
     try:
-        return versions.pack_of(get_db(), int(raw) if raw and raw.isdigit() else None)
+        return versions.pack_of(get_db(), whole_number(raw))
     except NotFound as exc:
         abort(404, exc.message_zh or exc.message)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import yaml
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -16,7 +16,9 @@ from engine.amounts import Fraction, format_amount
 from engine.compare import diff_packs
 from engine.errors import Conflict, DoudiError, InvalidInput
 from engine.evaluate import parameter_index
+from engine.inputs import id_number, whole_number
 from engine.model import Jurisdiction, Parameter, RulePack
+from engine.source import parse_yaml
 from engine.users import in_scope
 
 from ..auth import permission_required
@@ -86,9 +88,9 @@ def parse_value(param: Parameter, raw: str) -> Any:
             raise ValueError(_("Write the date as YYYY-MM-DD.")) from None
     if param.type == "list":
         return [code for code in _CODES.split(raw) if code]
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError:
+    try:  # the pack's strict reader: no anchors or aliases, as plain dicts and lists
+        data = json.loads(json.dumps(parse_yaml(raw, "value")))
+    except DoudiError:
         data = None
     if param.type == "map" and not isinstance(data, dict):
         raise ValueError(_("One entry a line, code: number, e.g. severe: 3."))
@@ -187,7 +189,7 @@ def _page(code: str | None, draft_id: int | None, typed: dict[str, Any] | None =
 @bp.route("/")
 @permission_required("draft.edit_parameter")
 def index() -> Any:
-    return _page(request.args.get("jurisdiction"), request.args.get("draft", type=int))
+    return _page(request.args.get("jurisdiction"), request.args.get("draft", type=id_number))
 
 
 @bp.post("/drafts")
@@ -208,7 +210,7 @@ def create_draft() -> Any:
 def save() -> Any:
     """Save one dated value into the draft; errors re-render the form with what was typed."""
     form = request.form
-    draft_id, code, name = form.get("draft", type=int), form.get("jurisdiction", ""), form.get("parameter", "")
+    draft_id, code, name = form.get("draft", type=id_number), form.get("jurisdiction", ""), form.get("parameter", "")
     if not draft_id:
         abort(400, _("Choose or create a draft first."))
     draft = load_draft(draft_id)
@@ -233,7 +235,7 @@ def save() -> Any:
             drafts.set_parameter_value(
                 get_db(), draft_id, g.user, jurisdiction=code, parameter=name, effective=effective, value=value,
                 inherit=inherit, document=entered["document"], reason=entered["reason"],
-                revision=form.get("revision", -1, type=int))
+                revision=form.get("revision", -1, type=id_number))
         except InvalidInput as exc:
             for problem in exc.problems or []:
                 field = problem.path if problem.path in FIELDS else "value"
@@ -268,7 +270,7 @@ def check() -> Any:
     db = get_db()
     draft_ref = str(data.get("draft") or "")
     try:
-        if draft_ref.isdigit():
+        if whole_number(draft_ref) is not None:
             pack = drafts.draft_pack(db, int(draft_ref))
             files = drafts.draft_files(db, int(draft_ref))
         else:

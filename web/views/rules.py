@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from engine import drafts, versions
 from engine.errors import Conflict, DoudiError, InvalidInput, NotFound, Problem
+from engine.inputs import id_number, whole_number
 from engine.model import RulePack
 from engine.users import can
 
@@ -27,13 +28,13 @@ SCOPES = {"household": _l("each household"), "member": _l("each member"), "claim
 def _source(version: str | None, draft: str | None) -> tuple[Any, Any, RulePack, dict[str, str]]:
     """The version (or draft) asked for: (version, draft, pack, files)."""
     db = get_db()
-    if draft and draft.isdigit():
+    if whole_number(draft) is not None:
         if not can(g.user, "draft.read"):
             abort(403, _("Your role may not open this page."))
-        d = load_draft(int(draft))
+        d = load_draft(int(draft or 0))
         return None, d, drafts.draft_pack(db, d.id), drafts.draft_files(db, d.id)
     try:
-        v, pack = versions.pack_of(db, int(version) if version and version.isdigit() else None)
+        v, pack = versions.pack_of(db, whole_number(version))
     except NotFound as exc:
         refuse(exc)
     return v, None, pack, versions.version_files(db, v.number)
@@ -84,7 +85,7 @@ def start_edit() -> Any:
     """Open a document in a draft of the user's, a new one if asked."""
     path = request.form.get("path", "")
     choice = request.form.get("draft", "new")
-    if choice.isdigit():
+    if whole_number(choice) is not None:
         draft_id = int(choice)
     else:
         try:
@@ -121,7 +122,8 @@ def edit(draft_id: int, path: str) -> Any:
     typed = {"reason": request.form.get("reason", ""), "document": request.form.get("document", "")}
     try:
         drafts.set_rule_file(get_db(), draft_id, g.user, path=path, text=text, reason=typed["reason"].strip(),
-                             document=typed["document"].strip(), revision=request.form.get("revision", -1, type=int))
+                             document=typed["document"].strip(),
+                             revision=request.form.get("revision", -1, type=id_number))
     except InvalidInput as exc:
         flash(_("Not saved: %(n)s problem(s) in the rules.", n=len(exc.problems) or 1), "error")
         return _edit_page(draft, path, text, typed, exc.problems or [Problem(exc.message, exc.message_zh)], 422)

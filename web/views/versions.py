@@ -13,15 +13,17 @@ from flask_babel import gettext as _
 from engine import drafts, versions
 from engine.compare import diff_packs, impact
 from engine.errors import DoudiError
+from engine.inputs import id_number, whole_number
 from engine.model import RulePack
 from engine.rolls import read_records
 from engine.synth import synth_households
 from engine.users import can
 
+from .. import accepts_upload
 from ..auth import permission_required
 from ..charts import bars
 from ..db import get_db
-from .batch import display_name
+from .batch import display_name, unreadable_roll
 from .drafts import concerns_me, display, refusal_page, refuse, signed, stamp
 
 bp = Blueprint("versions", __name__, url_prefix="/versions")
@@ -42,10 +44,10 @@ def _pack(ref: str, field: str) -> tuple[str, RulePack, Any]:
     """A version number (``3``) or a draft (``draft:5``): its label, its pack and the record."""
     db = get_db()
     try:
-        if ref.isdigit():
+        if whole_number(ref) is not None:
             version, pack = versions.pack_of(db, int(ref))
             return _("version %(n)s", n=version.number), pack, version
-        if ref.startswith("draft:") and ref[6:].isdigit():
+        if ref.startswith("draft:") and whole_number(ref[6:]) is not None:
             if not can(g.user, "draft.read"):
                 abort(403, _("Your role may not open this page."))
             draft = drafts.get_draft(db, int(ref[6:]))
@@ -67,6 +69,7 @@ def index() -> Any:
                            today=dt.date.today(), households=DEFAULT_HOUSEHOLDS)
 
 
+@accepts_upload
 @bp.route("/compare", methods=["GET", "POST"])
 @permission_required("compare")
 def compare() -> Any:
@@ -84,10 +87,10 @@ def compare() -> Any:
     except ValueError:
         abort(400, _("Write the date as YYYY-MM-DD."))
     limit = current_app.config.get("SYNTHETIC_LIMIT", 20_000)
-    n = args.get("n", DEFAULT_HOUSEHOLDS, type=int)
+    n = args.get("n", DEFAULT_HOUSEHOLDS, type=id_number)
     if n is None or not 0 <= n <= limit:
         abort(400, _("The number of households must be between 0 and %(limit)s.", limit=limit))
-    seed = args.get("seed", 1, type=int) or 0
+    seed = args.get("seed", 1, type=id_number) or 0
     diff = diff_packs(old, new)
     report = None
     charts: dict[str, Any] = {}
@@ -134,6 +137,9 @@ def _uploaded_roll(limit: int) -> tuple[list[dict[str, Any]] | None, dict[str, A
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / f"roll{suffix}"
         upload.save(source)
+        refused = unreadable_roll(source) if source.stat().st_size else ""
+        if refused:
+            return None, None, refused
         for record in read_records(source):
             parsed = record.parsed()
             if parsed.household is None:

@@ -228,7 +228,7 @@ def widest(definition: dict[str, Any]) -> tuple[int, str | None]:
         nonlocal widest_at
         width[parent] = width.get(parent, 0) + 1
         if width[parent] > widest_at[0]:
-            widest_at = (width[parent], rule)
+            widest_at = (width[parent], current)
 
     def build(condition: Any, parent: int) -> int:
         if isinstance(condition, dict) and list(condition) == ["$and"]:
@@ -246,8 +246,8 @@ def widest(definition: dict[str, Any]) -> tuple[int, str | None]:
             link(parent)
         return nodes[key]
 
-    rule: str | None = None
-    for rule, body in definition.items():
+    current: str | None = None
+    for current, body in definition.items():  # noqa: B007 - link() reports the rule being built
         for pattern in body.get("all", []):
             link(build(pattern.get("m", {}), 0))
     return widest_at

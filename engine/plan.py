@@ -215,7 +215,8 @@ def build_plan(pack: RulePack) -> Plan:
             compiled.append(_compile_rule(rule, f"r{i:03d}_{rule.id.replace('.', '_')}", symbols))
             compiled[-1].order = i
         except ExpressionError as exc:
-            found.append(Problem(f"rule {rule.id}: {exc}", f"规则 {rule.id}：" + (exc.message_zh or f"表达式错误：{exc}"),
+            zh = exc.message_zh or f"表达式错误：{exc}"
+            found.append(Problem(f"rule {rule.id}: {exc}", f"规则 {rule.id}：{zh}",
                                  file=rule.file, line=rule.line_of(exc.where), path=f"rules.{rule.id}"))
     found += _check_outputs(pack, symbols)
     if found:
@@ -631,9 +632,9 @@ def _check_durable(definition: dict[str, Any], by_durable: dict[str, tuple[Compi
     def located(name: str | None) -> Rule | None:
         return next((m.rule for m in by_durable.get(name or "", ()) if isinstance(m, CompiledRule)), None)
 
-    for name, body in definition.items():
+    for durable_name, body in definition.items():
         count = durable_backend.operators(body["all"][0]["m"])
-        rule = located(name)
+        rule = located(durable_name)
         if count > allowed.condition_operators and rule is not None:
             found.append(Problem(
                 f"rule {rule.id}: when: the condition has {count} and/or operators as durable-rules matches it "

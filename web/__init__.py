@@ -41,6 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RULES=str(RULES),
         BATCH_LIMIT=1000,  # households in one POST /evaluate/batch or uploaded to POST /impact
         SYNTHETIC_LIMIT=20_000,  # synthetic households in one POST /impact
+        DRAFT_TIMEOUT=60,  # seconds one evaluation of a draft (impact, policy tests) may take in its worker
+        DRAFT_MEMORY_MB=1024,  # memory of that worker process
+        DRAFT_WORKERS=2,  # draft evaluations running at once (others wait, within their own time)
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

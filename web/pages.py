@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
             from .api.errors import _http_error  # the API answers with its one JSON error shape
 
             return _http_error(exc)
-        titles = {403: _("Not allowed"), 404: _("Not found"), 400: _("Bad request"), 405: _("Not allowed")}
+        titles = {403: _("Not allowed"), 404: _("Not found"), 400: _("Bad request"), 405: _("Not allowed"),
+                  503: _("Evaluation stopped")}
         return render_template("error.html", code=exc.code, title=titles.get(exc.code or 500, _("Error")),
                                message=exc.description), exc.code or 500

@@ -104,7 +104,7 @@ def _check(tree: ast.Expression, source: str, limits: Limits) -> int:
         node, depth = stack.pop()
         nodes += 1
         if nodes > limits.expression_nodes:
-            total = sum(1 for _ in ast.walk(tree))
+            total = sum(1 for _ in ast.walk(tree.body))
             raise LimitError(f"the expression has {total:,} syntax nodes (limit {limits.expression_nodes:,}); "
                              "split it into several rules or variables",
                              f"表达式有 {total} 个语法单元（上限 {limits.expression_nodes}），请拆分为多条规则或变量")

@@ -88,7 +88,7 @@ def parse(source: str) -> tuple[ast.Expression, int]:
                          f"语法错误（第 {exc.offset} 列）：{_short(str(exc.msg))}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError):  # the parser's own stack, huge literals
         raise _too_deep() from None
-    return tree, _check(tree, source.strip(), limits)
+    return tree, _check(tree, _Source(source.strip()), limits)
 
 
 def _too_deep() -> LimitError:
@@ -96,7 +96,24 @@ def _too_deep() -> LimitError:
                       "表达式过长或嵌套过深，无法解析；请拆分为多条规则")
 
 
-def _check(tree: ast.Expression, source: str, limits: Limits) -> int:
+class _Source:
+    """The text of an expression by node (``ast.get_source_segment`` splits the whole text at every call)."""
+
+    def __init__(self, text: str):
+        self.lines = [line.encode() for line in text.splitlines()] or [b""]
+
+    def of(self, node: ast.AST) -> str | None:
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if first is None or last is None or start is None or end is None:
+            return None
+        if first == last:
+            return self.lines[first - 1][start:end].decode(errors="replace")
+        parts = [self.lines[first - 1][start:], *self.lines[first:last - 1], self.lines[last - 1][:end]]
+        return b"\n".join(parts).decode(errors="replace")
+
+
+def _check(tree: ast.Expression, source: _Source, limits: Limits) -> int:
     """Walk the tree without recursion (it may be thousands deep): count nodes, depth and literals."""
     nodes = 0
     stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
@@ -121,7 +138,7 @@ _CHAINS = {ast.List: ("a list of {n} items", "列表有 {n} 项"), ast.Tuple: ("
            ast.Set: ("a list of {n} items", "列表有 {n} 项"), ast.Dict: ("a table of {n} entries", "表有 {n} 项")}
 
 
-def _check_node(node: ast.AST, source: str, limits: Limits) -> None:
+def _check_node(node: ast.AST, source: _Source, limits: Limits) -> None:
     count, what = _width(node)
     if count > limits.alternatives:
         en, zh = what
@@ -135,7 +152,7 @@ def _check_node(node: ast.AST, source: str, limits: Limits) -> None:
         digits = node.args[1]
         value = digits.value if isinstance(digits, ast.Constant) else None
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limits.round_digits:
-            shown = _short(ast.get_source_segment(source, digits) or "?")
+            shown = _short(source.of(digits) or "?")
             raise LimitError(f"round(x, digits): digits must be a whole number from 0 to {limits.round_digits} "
                              f"written in the rule, not {shown}",
                              f"round(x, 位数)：位数须为 0 到 {limits.round_digits} 的整数，不能是 {shown}")
@@ -155,9 +172,9 @@ def _width(node: ast.AST) -> tuple[int, tuple[str, str]]:
     return 0, ("", "")
 
 
-def _check_constant(node: ast.Constant, source: str, limits: Limits) -> None:
+def _check_constant(node: ast.Constant, source: _Source, limits: Limits) -> None:
     value = node.value
-    written = ast.get_source_segment(source, node) or repr(value)
+    written = source.of(node) or repr(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise LimitError(f"{_short(written)} is not a finite number", f"{_short(written)} 不是有限的数值")
     if isinstance(value, int | float) and not isinstance(value, bool):

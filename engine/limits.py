@@ -3,7 +3,7 @@
 A rule is written by an officer and is untrusted: an ``in`` list of 2,000 items froze durable-rules'
 C core (it never returns, and holds the GIL), ``round(x, 999999999)`` made Python compute a number
 of a billion digits, 20,000 chained ``+`` crashed the parser. Every limit below is generous for real
-policy — the Hunan pack's largest expression has 48 syntax nodes, nests 10 deep and is 174
+policy — the Hunan pack's largest expression has 47 syntax nodes, nests 10 deep and is 174
 characters long; its largest durable-rules condition has 10 and/or operators — and small enough
 that whatever it admits compiles and evaluates in a fraction of a second (rules/README.md, "Limits",
 gives the measurements). Each refusal names the limit and the count found, in English and Chinese;

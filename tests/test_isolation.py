@@ -120,3 +120,35 @@ def test_the_server_answers_while_a_pathological_draft_is_evaluated(server):
     assert f"草稿 {draft_id}：计算超过 4 秒" in error["message_zh"]
     assert error["details"][0]["limit"] == "time"
     assert not multiprocessing.active_children()
+
+
+def test_the_compare_page_and_approval_stop_a_frozen_draft_with_a_readable_error(tmp_path, monkeypatch):
+    """The editor's compare page (an error page, 503) and the policy tests run on approval (the API's 503)."""
+    monkeypatch.setattr(limits, "LIMITS", LAX)
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "doudi.db"), "SECRET_KEY": "t",
+                      "WTF_CSRF_ENABLED": False, "DRAFT_TIMEOUT": 2})
+    init_db(app)
+    with app.app_context():
+        db = get_db()
+        _, pack = versions.pack_of(db)
+        users.add_user(db, "test", "province", "password-1", "province_officer", "430000", pack=pack)
+        users.add_user(db, "test", "reviewer", "password-1", "reviewer", "430000", pack=pack)
+        token = users.issue_token(db, "test", "reviewer", "tests")
+        files = versions.version_files(db, 1) | {"rules/99-frozen.yaml": FROZEN}
+        draft_id = db.table("drafts").insert({
+            "base_version": 1, "title": "frozen", "status": "submitted", "author": "province", "revision": 1,
+            "created_at": "2019-01-01", "updated_at": "2019-01-01", "jurisdictions": '["430000"]',
+            "files": json.dumps(files, ensure_ascii=False)}).last_pk
+    page = app.test_client()
+    assert page.post("/login", data={"username": "reviewer", "password": "password-1"}).status_code == 302
+    shown = page.get(f"/versions/compare?from=1&to=draft:{draft_id}&n=20&as_of=2019-06-01")
+    assert shown.status_code == 503
+    assert "计算已停止" in shown.text and f"草稿 {draft_id}：计算超过 2 秒" in shown.text
+    approved = app.test_client().post(f"/api/v1/drafts/{draft_id}/approve", json={"comment": "ok"},
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert approved.status_code == 503
+    assert approved.get_json()["error"]["message"].startswith(f"draft {draft_id}: the evaluation took longer than 2 s")
+    with app.app_context():  # not published, still submitted
+        assert versions.get_version(get_db()).number == 1
+        assert get_db().execute("select status from drafts where id = ?", [draft_id]).fetchone()[0] == "submitted"
+    assert not multiprocessing.active_children()

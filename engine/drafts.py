@@ -16,10 +16,12 @@ from typing import Any
 import yaml
 from sqlite_utils import Database
 
+from . import isolation
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem, RulePackError
+from .isolation import Budget
 from .load import load_files, parse_documents
 from .model import RulePack
-from .policy_tests import run_tests
+from .policy_tests import TestResult
 from .source import parse_yaml
 from .store import audit, now
 from .users import User, in_scope, require
@@ -98,6 +100,12 @@ def draft_files(db: Database, draft_id: int) -> dict[str, str]:
 def draft_pack(db: Database, draft_id: int) -> RulePack:
     """The draft's files compiled as a pack (they were valid when saved)."""
     return load_files(draft_files(db, draft_id))
+
+
+def policy_tests(db: Database, draft_id: int, budget: Budget | None = None) -> list[TestResult]:
+    """The draft's policy tests, run in a worker process within ``budget`` (never in the caller's threads)."""
+    return isolation.run(isolation.policy_tests_of_files, draft_files(db, draft_id), budget=budget or Budget(),
+                         what=f"draft {draft_id}", what_zh=f"草稿 {draft_id}")
 
 
 def draft_changes(db: Database, draft_id: int) -> list[dict[str, Any]]:
@@ -327,11 +335,11 @@ def _decidable(db: Database, draft_id: int, user: User) -> tuple[Draft, RulePack
     return draft, base
 
 
-def approve(db: Database, draft_id: int, user: User, comment: str = "") -> Version:
-    """Approve a submitted draft: its policy tests must pass; it is published as the next version."""
+def approve(db: Database, draft_id: int, user: User, comment: str = "", budget: Budget | None = None) -> Version:
+    """Approve a submitted draft: its policy tests must pass (run in a worker process within ``budget``,
+    see ``isolation``); it is published as the next version."""
     draft, _ = _decidable(db, draft_id, user)
-    pack = draft_pack(db, draft_id)
-    failed = [r for r in run_tests(pack) if not r.passed]
+    failed = [r for r in policy_tests(db, draft_id, budget) if not r.passed]
     if failed:
         problems = [Problem(f"policy test '{r.test.name}' fails: " +
                             (r.error or "; ".join(f"{k}: expected {w}, got {g}" for k, w, g in r.mismatches)),

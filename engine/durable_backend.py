@@ -17,6 +17,11 @@ durable-rules 2.0.28 has traps (see the project notes); this wrapper closes each
 * a rule whose '$or' condition is satisfied by several branches is activated once per branch;
   each (rule, fact) pair is reported once;
 * compiled rulesets are kept in a bounded cache and deleted from the core when evicted;
+* a condition with more than 15 and/or operators is refused by the core (its expression sequence
+  holds 31 entries, two per operator; error 113), and a node of its network with more than 511
+  successors makes it loop for ever (a full hash table it probes without end): ``operators`` and
+  ``widest`` measure both from a definition, so the loader refuses such a pack (see ``limits``);
+* a fact that satisfies more than 64 tests at one level of the network is refused (error 303);
 * deleting a session in which no action ever started frees two pointers the core never
   initialised (``context.messages``, ``context.stateFact`` of a fresh state slot): a segfault or
   ``free(): invalid pointer`` whenever the slot's memory was recycled from the C heap. A session
@@ -180,3 +185,70 @@ def session(name: str, definition: dict[str, Any]) -> Iterator[Session]:
             yield current
         finally:
             current.close()
+
+
+def operators(condition: Any) -> int:
+    """The and/or operators durable-rules keeps for a condition (15 at most).
+
+    An ``$and`` directly inside an ``$and`` is flattened (see ``plan._definition``) and costs nothing.
+    Conditions share parts (a derived variable's condition is inlined wherever it is read), so parts
+    are counted once per identity: the count takes time in the number of distinct parts, never more.
+    """
+    memo: dict[tuple[int, bool], int] = {}
+
+    def count(node: Any, in_and: bool) -> int:
+        key = (id(node), in_and)
+        if key not in memo:
+            n = 0
+            if isinstance(node, dict):
+                for op, value in node.items():
+                    if op in ("$and", "$or"):
+                        n += (0 if op == "$and" and in_and else 1) + sum(count(c, op == "$and") for c in value)
+            memo[key] = n
+        return memo[key]
+
+    return count(condition, False)
+
+
+def widest(definition: dict[str, Any]) -> tuple[int, str | None]:
+    """The most successors any node of the ruleset's network would have, and the rule that adds the last one.
+
+    This follows how the core builds its network (``createAlpha``): a test is a node under the node
+    before it, shared by every rule with the same test at the same place; each ``$or`` adds a node that
+    every alternative links to; each rule links to the node that ends its condition. A node holds its
+    successors in a table of 512 entries (rules/README.md, "Limits"). All rules are counted from one
+    root (the core has one per fact pattern), which can only over-count.
+    """
+    nodes: dict[tuple[int, str], int] = {}
+    fresh = itertools.count(1)  # node numbers; 0 is the root
+    width: dict[int, int] = {}
+    widest_at: tuple[int, str | None] = (0, None)
+
+    def link(parent: int) -> None:
+        nonlocal widest_at
+        width[parent] = width.get(parent, 0) + 1
+        if width[parent] > widest_at[0]:
+            widest_at = (width[parent], current)
+
+    def build(condition: Any, parent: int) -> int:
+        if isinstance(condition, dict) and list(condition) == ["$and"]:
+            for part in condition["$and"]:
+                parent = build(part, parent)
+            return parent
+        if isinstance(condition, dict) and list(condition) == ["$or"]:
+            forward = next(fresh)  # never shared
+            for part in condition["$or"]:
+                link(build(part, parent))
+            return forward
+        key = (parent, json.dumps(condition, sort_keys=True))
+        if key not in nodes:
+            nodes[key] = next(fresh)
+            link(parent)
+        return nodes[key]
+
+    current: str | None = None
+    for current, body in definition.items():  # noqa: B007 - link() reports the rule being built
+        for pattern in body.get("all", []):
+            link(build(pattern.get("m", {}), 0))
+    return widest_at
+

@@ -108,3 +108,7 @@ class PermissionDenied(DoudiError):
 
 class Conflict(DoudiError):
     """The action collides with the current state (a stale save, a draft already decided)."""
+
+
+class LimitExceeded(DoudiError):
+    """A draft's evaluation ran out of its time or memory and was stopped (see ``isolation``)."""

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import limits
 from .amounts import Fraction, apply_bands, round_half_up, simplest
 
 SCOPES = ("household", "member", "claim", "incident")
@@ -33,9 +34,15 @@ class ExpressionError(ValueError):
     the error can point at that line of the rule file.
     """
 
-    def __init__(self, message: str, where: str | None = None):
+    def __init__(self, message: str, where: str | None = None, message_zh: str = ""):
         super().__init__(message)
         self.where = where
+        self.message_zh = message_zh  # set where the message has a Chinese version (the declared limits)
+
+    def within(self, field: str) -> ExpressionError:
+        """The same error, said of the part ``field`` of a rule (``when``, ``set.x``)."""
+        label = field.replace(".", " ", 1)
+        return ExpressionError(f"{label}: {self}", field, f"{field}：{self.message_zh}" if self.message_zh else "")
 
 
 @dataclass(frozen=True)
@@ -822,12 +829,13 @@ def _scale_constant(value: Any, scale: int) -> Any:
 
 
 def _parse(source: str) -> ast.Expression:
+    """The syntax tree of an expression, within the declared limits (see ``limits``)."""
     if not isinstance(source, str) or not source.strip():
-        raise ExpressionError("empty expression")
+        raise ExpressionError("empty expression", message_zh="表达式为空")
     try:
-        return ast.parse(source.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"syntax error at column {exc.offset}: {exc.msg}") from None
+        return limits.parse(source)[0]
+    except limits.LimitError as exc:
+        raise ExpressionError(str(exc), message_zh=exc.message_zh) from None
 
 
 def _collection_scope(node: ast.AST, own_scope: str) -> str:

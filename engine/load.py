@@ -16,6 +16,7 @@ from . import schemas
 from .amounts import Fraction, exact
 from .errors import Problem, RulePackError
 from .inputs import limit, size_text
+from .limits import Limits, enforced
 from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
 from .source import Node, check_size, line_at, parse_yaml
 
@@ -50,8 +51,14 @@ def read_files(folder: str | Path) -> dict[str, str]:
     return files
 
 
-def load_files(files: dict[str, str]) -> RulePack:
-    """Validate and compile a pack given as YAML texts by path (a folder, or a stored version or draft)."""
+def load_files(files: dict[str, str], limits: Limits | None = None) -> RulePack:
+    """Validate and compile a pack given as YAML texts by path (a folder, or a stored version or draft),
+    its expressions within ``limits`` (default: those in force, see ``engine.limits``)."""
+    with enforced(limits):
+        return _load_files(files)
+
+
+def _load_files(files: dict[str, str]) -> RulePack:
     from .checks import check_pack  # cross-document checks need the model built here
     from .plan import build_plan
 

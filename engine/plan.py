@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import schemas
+from . import durable_backend, limits, schemas
 from .amounts import Fraction
 from .decision import plain
 from .errors import Problem, RulePackError
@@ -215,7 +215,8 @@ def build_plan(pack: RulePack) -> Plan:
             compiled.append(_compile_rule(rule, f"r{i:03d}_{rule.id.replace('.', '_')}", symbols))
             compiled[-1].order = i
         except ExpressionError as exc:
-            found.append(Problem(f"rule {rule.id}: {exc}", f"规则 {rule.id}：表达式错误：{exc}",
+            zh = exc.message_zh or f"表达式错误：{exc}"
+            found.append(Problem(f"rule {rule.id}: {exc}", f"规则 {rule.id}：{zh}",
                                  file=rule.file, line=rule.line_of(exc.where), path=f"rules.{rule.id}"))
     found += _check_outputs(pack, symbols)
     if found:
@@ -277,6 +278,10 @@ def build_plan(pack: RulePack) -> Plan:
     segments = [(stage, segment_runner(part, explain=False), segment_runner(part, explain=True))
                 for stage, part in parts]
     definition, by_durable = _definition(compiled, gates, short)
+    problems = _check_durable(definition, by_durable)
+    if problems:
+        raise RulePackError(f"{len(problems)} problem(s) in the rules; first: {problems[0]}", problems,
+                            message_zh=f"规则有 {len(problems)} 处错误")
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, definition, defaults,
                 {cr.rule.id: cr for cr in compiled}, by_durable, fields, segments, tuple(masks),
                 flatteners(fields, defaults), output_builder(pack.outputs))
@@ -285,11 +290,12 @@ def build_plan(pack: RulePack) -> Plan:
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:
     cr = CompiledRule(rule, name)
     compiler = Compiler(symbols, rule.scope)
+    _check_size(rule)
     if rule.when:
         try:
             cond, keys, checked = compiler.to_condition(rule.when)
         except ExpressionError as exc:
-            raise ExpressionError(f"when: {exc}", "when") from None
+            raise exc.within("when") from None
         cr.keys, cr.reads = keys, set(checked.reads)
         cr.condition, cr.cond_reads = cond, _key_reads(keys)
     local: dict[str, str] = {}
@@ -302,7 +308,7 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
         try:
             c = Compiler(symbols, rule.scope).with_locals(local).compile(source)
         except ExpressionError as exc:
-            raise ExpressionError(f"set {var}: {exc}", f"set.{var}") from None
+            raise exc.within(f"set.{var}") from None
         if not _assignable(target.type, c.type):
             raise ExpressionError(f"set {var}: a {target.type} cannot be set to a {c.type} ('{source}')",
                                   f"set.{var}")
@@ -323,6 +329,20 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
     cr.inputs = sorted((s, n) for (s, n) in cr.reads if symbols.get((s, n)) is not None
                        and symbols[(s, n)].kind in ("fact", "variable", "input"))
     return cr
+
+
+def _check_size(rule: Rule) -> None:
+    """Each expression of the rule within the declared limits, and all of them together (see ``limits``)."""
+    counts = []
+    for where, source in ([("when", rule.when)] if rule.when else []) + [(f"set.{v}", s) for v, s in rule.assignments]:
+        try:
+            counts.append(limits.parse(source)[1] if source.strip() else 0)
+        except limits.LimitError as exc:
+            raise ExpressionError(str(exc), message_zh=exc.message_zh).within(where) from None
+    try:
+        limits.rule_nodes(counts)
+    except limits.LimitError as exc:
+        raise ExpressionError(str(exc), "when" if rule.when else None, exc.message_zh) from None
 
 
 def _known(symbols: dict[tuple[str, str], Symbol], scope: str, name: str) -> bool:
@@ -555,6 +575,7 @@ def _inline_conditions(pack: RulePack, symbols: dict[tuple[str, str], Symbol], r
     conditions themselves decides the reading rule as soon as their own inputs are final.
     """
     setters = _writers(rules)
+    budget = limits.current().condition_operators
     done: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Symbol]] | None] = {}
     conditions: dict[str, tuple[dict[str, Any], dict[str, Symbol]]] = {}
     busy: set[str] = set()
@@ -566,6 +587,8 @@ def _inline_conditions(pack: RulePack, symbols: dict[tuple[str, str], Symbol], r
                 cond, keys, _ = Compiler(symbols, cr.rule.scope, inline).to_condition(cr.rule.when or "")
             finally:
                 busy.discard(cr.name)
+            if _operators(cond) > budget:  # too intricate for durable-rules once inlined: match it as written
+                cond, keys = cr.condition or {}, cr.keys
             conditions[cr.name] = (cond, keys)
         return conditions[cr.name]
 
@@ -584,6 +607,8 @@ def _inline_conditions(pack: RulePack, symbols: dict[tuple[str, str], Symbol], r
             for _, k in parts:
                 keys.update(k)
             found = (parts[0][0] if len(parts) == 1 else {"$or": [c for c, _ in parts]}), keys
+            if _operators(found[0]) > budget:
+                found = None
         done[slot] = found
         return found
 
@@ -591,6 +616,43 @@ def _inline_conditions(pack: RulePack, symbols: dict[tuple[str, str], Symbol], r
         if cr.rule.when:
             cr.condition, cr.keys = condition(cr)
             cr.cond_reads = _key_reads(cr.keys)
+
+
+def _operators(condition: dict[str, Any]) -> int:
+    """The and/or operators of a condition as durable-rules will hold it (inside the stage's ``$and``)."""
+    return durable_backend.operators({"$and": [{"stage": 0}, condition]})
+
+
+def _check_durable(definition: dict[str, Any], by_durable: dict[str, tuple[CompiledRule | Gate, ...]]
+                   ) -> list[Problem]:
+    """Refuse conditions durable-rules cannot hold: too many and/or operators, too many branches at one node."""
+    allowed = limits.current()
+    found = []
+
+    def located(name: str | None) -> Rule | None:
+        return next((m.rule for m in by_durable.get(name or "", ()) if isinstance(m, CompiledRule)), None)
+
+    for durable_name, body in definition.items():
+        count = durable_backend.operators(body["all"][0]["m"])
+        rule = located(durable_name)
+        if count > allowed.condition_operators and rule is not None:
+            found.append(Problem(
+                f"rule {rule.id}: when: the condition has {count} and/or operators as durable-rules matches it "
+                f"(limit {allowed.condition_operators}); move parts of it into variables set by other rules",
+                f"规则 {rule.id}：when：条件含 {count} 个 and/or 运算（上限 {allowed.condition_operators}），"
+                "请把部分条件拆到其他规则设定的变量中", file=rule.file, line=rule.line_of("when"),
+                path=f"rules.{rule.id}"))
+    width, name = durable_backend.widest(definition)
+    rule = located(name)
+    if width > allowed.branching:
+        found.append(Problem(
+            f"the pack's conditions have {width} alternatives at one point (limit {allowed.branching}; "
+            f"durable-rules stops working beyond 511), the last in rule {rule.id if rule else name}: "
+            "use list parameters or fewer alternatives",
+            f"规则包的条件在同一处有 {width} 个分支（上限 {allowed.branching}），最后一个在规则 "
+            f"{rule.id if rule else name}：请改用列表参数或减少分支", file=rule.file if rule else None,
+            line=rule.line_of("when") if rule else None, path=f"rules.{rule.id}" if rule else "rules"))
+    return found
 
 
 def _assign_levels(rules: list[CompiledRule], reads: Callable[[CompiledRule], set[tuple[str, str]]]) -> None:

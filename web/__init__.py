@@ -67,6 +67,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,  # bytes of one request body (JSON or form)
         MAX_FORM_MEMORY_SIZE=limit("yaml_file_bytes") * 3,  # bytes of a form's fields (a rule file, URL-encoded)
         MAX_UPLOAD_BYTES=64 * 1024 * 1024,  # bytes of an uploaded roll (batch review, impact on a roll)
+        DRAFT_TIMEOUT=60,  # seconds one evaluation of a draft (impact, policy tests) may take in its worker
+        DRAFT_MEMORY_MB=1024,  # memory of that worker process
+        DRAFT_WORKERS=2,  # draft evaluations running at once (others wait, within their own time)
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -71,7 +71,7 @@ def init_app(app: Flask) -> None:
 
             return _http_error(exc)
         titles = {403: _("Not allowed"), 404: _("Not found"), 400: _("Bad request"), 405: _("Not allowed"),
-                  413: _("Too large")}
+                  413: _("Too large"), 503: _("Evaluation stopped")}
         message = exc.description
         if exc.code == 413:
             message = _("The file or form is larger than the server accepts (at most %(size)s).",

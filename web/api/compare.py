@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, request
 
 from engine import drafts, versions
-from engine.compare import diff_packs, impact
+from engine.compare import diff_packs
 from engine.errors import InvalidInput, Problem, quoted
 from engine.evaluate import parse_date
 from engine.inputs import whole_number
@@ -16,6 +16,7 @@ from engine.model import RulePack
 from engine.synth import synth_households
 from engine.users import require
 
+from .. import isolation
 from ..db import get_db
 from . import body, bp, current_user
 
@@ -75,5 +76,6 @@ def impact_report() -> dict[str, Any]:
                            [Problem(f"at most {limit} households in one request (got {size})",
                                     f"每次最多 {limit} 户（收到 {size} 户）", path=field)],
                            message_zh=f"每次最多 {limit} 户")
-    report = impact(old, new, households, on, top=data.get("top", 20)).to_dict()
+    on_drafts = [label["draft"] for label in (old_label, new_label) if "draft" in label]
+    report = isolation.impact_report(old, new, households, on, data.get("top", 20), on_drafts).to_dict()
     return {"from": old_label, "to": new_label, "population": population} | report

@@ -11,6 +11,7 @@ from engine.errors import NotFound
 from engine.users import require
 
 from ..db import get_db
+from ..isolation import draft_budget
 from . import body, bp, current_user
 
 
@@ -92,7 +93,7 @@ def submit_draft(draft_id: int) -> dict[str, Any]:
 def approve_draft(draft_id: int) -> tuple[dict[str, Any], int]:
     """Approve a submitted draft (not its author; scope over every jurisdiction it changes): the new version."""
     data = body("Approval")
-    version = drafts.approve(get_db(), draft_id, current_user(), data.get("comment", ""))
+    version = drafts.approve(get_db(), draft_id, current_user(), data.get("comment", ""), draft_budget())
     return version.to_dict(), 201
 
 

@@ -13,6 +13,7 @@ from engine.errors import (
     EvaluationError,
     HouseholdError,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     PermissionDenied,
     RulePackError,
@@ -21,7 +22,8 @@ from engine.errors import (
 # engine error → (HTTP status, code); the first match wins, so subclasses come first
 _ENGINE = ((NotFound, 404, "not_found"), (PermissionDenied, 403, "forbidden"), (Conflict, 409, "conflict"),
            (HouseholdError, 422, "invalid_household"), (InvalidInput, 422, "invalid_input"),
-           (RulePackError, 422, "invalid_rule_pack"), (EvaluationError, 422, "evaluation_failed"))
+           (RulePackError, 422, "invalid_rule_pack"), (EvaluationError, 422, "evaluation_failed"),
+           (LimitExceeded, 503, "limit_exceeded"))
 _HTTP = {
     400: ("bad_request", "请求格式错误"),
     401: ("unauthorized", "未登录或令牌无效"),

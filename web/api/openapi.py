@@ -262,7 +262,9 @@ _ERRORS = {400: ("BadRequest", "the body is not JSON (请求内容不是有效�
            404: ("NotFound", "no such version, draft, decision, user or file (不存在)"),
            409: ("Conflict", "a stale revision, or a draft not in the right state (冲突)"),
            413: ("TooLarge", "the request body is larger than MAX_CONTENT_LENGTH (请求内容过大)"),
-           422: ("Unprocessable", "a field is invalid; details name each one by its path (字段错误)")}
+           422: ("Unprocessable", "a field is invalid; details name each one by its path (字段错误)"),
+           503: ("LimitExceeded", "evaluating a draft took longer than DRAFT_TIMEOUT or more memory than "
+                                  "DRAFT_MEMORY_MB, and was stopped (草稿计算超时或超出内存，已停止)")}
 
 
 def _op(tag: str, summary: str, ok: tuple[int, str], errors: str, *, request: str | None = None,
@@ -382,11 +384,12 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
             params=({**_query("from", "old: a version number, or draft:ID", REF_Q), "required": True},
                     {**_query("to", "new: a version number, or draft:ID", REF_Q), "required": True}))},
         "/impact": {"post": _op(
-            "compare", "What changed for whom over a population", (200, "Impact"), "403 404 422",
+            "compare", "What changed for whom over a population", (200, "Impact"), "403 404 422 503",
             request="ImpactRequest",
             description=f"An uploaded list of households (at most {batch_limit}) or synthetic ones (n at most "
                         f"{synthetic_limit}; default n 1000, seed 1), evaluated under both packs on as_of "
-                        "(default today).")},
+                        "(default today). A draft is evaluated in a worker process: 503 when it takes longer "
+                        "than DRAFT_TIMEOUT or more memory than DRAFT_MEMORY_MB.")},
         "/jurisdictions": {"get": _op("jurisdictions", "The province → city → county tree",
                                       (200, "JurisdictionTree"), "403 404 422", params=(VERSION_Q, DRAFT_Q))},
         "/jurisdictions/{code}/parameters": {"get": _op(
@@ -418,7 +421,7 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
                                             "400 403 404 409 422", request="Empty", params=(ID,))},
         "/drafts/{draft_id}/approve": {"post": _op(
             "drafts", "Approve a submitted draft: publish it as the next version", (201, "Version"),
-            "400 403 404 409 422", request="Approval", params=(ID,),
+            "400 403 404 409 422 503", request="Approval", params=(ID,),
             description="Not by its author; the reviewer needs scope over every jurisdiction it changes; its "
                         "policy tests must pass (409 otherwise).")},
         "/drafts/{draft_id}/reject": {"post": _op("drafts", "Reject a submitted draft with a comment",

@@ -11,13 +11,14 @@ from flask_babel import gettext as _
 from engine import drafts, versions
 from engine.amounts import format_amount
 from engine.compare import diff_packs
-from engine.errors import Conflict, DoudiError, InvalidInput, NotFound, PermissionDenied, Problem
+from engine.errors import Conflict, DoudiError, InvalidInput, LimitExceeded, NotFound, PermissionDenied, Problem
 from engine.model import RulePack
 from engine.users import can
 
 from ..auth import permission_required
 from ..db import get_db
 from ..i18n import select_locale
+from ..isolation import draft_budget
 
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 
@@ -34,14 +35,16 @@ def localized(error: DoudiError | Problem) -> str:
 
 def refuse(exc: DoudiError) -> NoReturn:
     """The HTML answer to an engine refusal: 403 for permissions, 404 for missing records."""
-    abort(403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound) else 400, localized(exc))
+    abort(403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound)
+          else 503 if isinstance(exc, LimitExceeded) else 400, localized(exc))
 
 
 def refusal_page(exc: DoudiError) -> Any:
     """An engine refusal no view caught (e.g. nothing published yet): the HTML error page, not a 500."""
     code = 403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound) \
-        else 409 if isinstance(exc, Conflict) else 400
-    titles = {403: _("Not allowed"), 404: _("Not found"), 409: _("Conflict"), 400: _("Bad request")}
+        else 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, LimitExceeded) else 400
+    titles = {403: _("Not allowed"), 404: _("Not found"), 409: _("Conflict"), 400: _("Bad request"),
+              503: _("Evaluation stopped")}
     return render_template("error.html", code=code, title=titles[code], message=localized(exc)), code
 
 
@@ -190,7 +193,7 @@ def submit(draft_id: int) -> Any:
 def approve(draft_id: int) -> Any:
     comment = (request.form.get("comment") or "").strip()
     try:
-        version = drafts.approve(get_db(), draft_id, g.user, comment)
+        version = drafts.approve(get_db(), draft_id, g.user, comment, draft_budget())
     except Conflict as exc:
         flash(localized(exc), "error")
         for problem in exc.problems[:10]:

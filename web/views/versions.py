@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 
 from engine import drafts, versions
-from engine.compare import diff_packs, impact
+from engine.compare import diff_packs
 from engine.errors import DoudiError
 from engine.inputs import id_number, whole_number
 from engine.model import RulePack
@@ -19,7 +19,7 @@ from engine.rolls import read_records
 from engine.synth import synth_households
 from engine.users import can
 
-from .. import accepts_upload
+from .. import accepts_upload, isolation
 from ..auth import permission_required
 from ..charts import bars
 from ..db import get_db
@@ -102,7 +102,8 @@ def compare() -> Any:
     elif n:
         households = synth_households([c.code for c in old.counties()], n, seed, on)
     if households is not None:
-        report = impact(old, new, households, on, top=20)
+        on_drafts = [int(refs[k][6:]) for k in ("from", "to") if refs[k].startswith("draft:")]
+        report = isolation.impact_report(old, new, households, on, 20, on_drafts)
         title = _("Households by outcome (%(n)s households of %(file)s)", n=report.households, file=roll["name"]) \
             if roll else _("Households by outcome (%(n)s synthetic households)", n=n)
         charts["counts"] = bars([

@@ -15,6 +15,8 @@ from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, redirect, request, session, url_for
 from flask_babel import Babel
 
+from .security import safe_target
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 SOURCE = Path(__file__).resolve().parent / "translations"
 
@@ -31,8 +33,7 @@ def select_locale() -> str:
 def switch(code: str) -> Any:
     if code in LANGUAGES:
         session["lang"] = code
-    target = request.form.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home.index"))
+    return redirect(safe_target(request.form.get("next"), url_for("home.index")))
 
 
 def compile_catalogs(target: Path) -> list[str]:

@@ -41,7 +41,7 @@ def safe_target(target: str | None, default: str) -> str:
         if "\\" in text or any(ch.isspace() or ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text):
             return default
         parts = urlsplit(text)
-        if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        if parts.scheme or parts.netloc or not text.startswith("/") or text.startswith("//"):
             return default
     return target
 

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from doudi import admin  # noqa: F401 - registers the database commands
+import doudi.admin  # noqa: F401 - registers the database commands
 from doudi.cli import cli
 from engine import signin, users, versions
 from engine.store import audit_log, open_db

@@ -5,9 +5,9 @@ Both live in the database, so every thread and process of the server sees the sa
 Throttle (table ``sign_in_throttle``, one row per key ``user:<name>`` or ``addr:<address>``): each
 attempt is counted before its password is checked, inside one ``BEGIN IMMEDIATE`` transaction, so
 that however many attempts arrive at once at most ``limit`` passwords of a key are ever checked in a
-window. After the second failure a key waits ``backoff`` seconds before its next attempt, doubling
-with each further failure up to ``max_backoff``; at ``limit`` failures within ``window`` seconds it is
-locked for ``lockout`` seconds (audited as ``sign_in.locked``). A refused attempt checks no password
+window. The last three attempts before a lock are spaced ``backoff`` seconds apart, then twice and
+four times as long (``Policy.delay``); at ``limit`` failures within ``window`` seconds a key is locked
+for ``lockout`` seconds (audited as ``sign_in.locked``). A refused attempt checks no password
 and says nothing about whether the account exists (unknown names are counted like known ones). A
 successful sign-in clears its account's count; an administrator can unlock an account early.
 
@@ -41,13 +41,15 @@ class Policy:
     window: float = 900.0
     lockout: float = 900.0
     backoff: float = 1.0
-    max_backoff: float = 60.0
 
-    def delay(self, failures: int) -> float:
-        """How long a key with ``failures`` recent failures waits before its next attempt."""
-        if failures < 2 or self.backoff <= 0:
+    def delay(self, failures: int, limit: int) -> float:
+        """How long a key with ``failures`` recent failures waits before its next attempt: its last three
+        attempts before the lock wait ``backoff``, twice and four times as long (5 per account: after the
+        2nd failure 1 s, the 3rd 2 s, the 4th 4 s; an office sharing one address is not slowed early)."""
+        first = max(limit - 3, 1)
+        if failures < first or self.backoff <= 0:
             return 0.0
-        return float(min(self.backoff * 2 ** min(failures - 2, 30), self.max_backoff))
+        return float(self.backoff * 2 ** min(failures - first, 2))
 
 
 @contextlib.contextmanager
@@ -84,9 +86,10 @@ def begin_attempt(db: Database, username: str, address: str, policy: Policy) -> 
                 failures, last, locked = row
                 if locked is not None:
                     return float(locked - at)
-                if failures >= _limit(policy, kind):  # the last allowed attempts are being checked now
-                    return max(policy.delay(failures), 1.0)
-                if (wait := last + policy.delay(failures) - at) > 0:
+                limit = _limit(policy, kind)
+                if failures >= limit:  # the last allowed attempts are being checked now
+                    return max(policy.delay(failures, limit), 1.0)
+                if (wait := last + policy.delay(failures, limit) - at) > 0:
                     return wait
             rows[key] = row
         for key, row in rows.items():

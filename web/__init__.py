@@ -53,8 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None, database: str | None =
         SIGN_IN_ADDRESS_LIMIT=20,
         SIGN_IN_WINDOW=15 * 60,
         SIGN_IN_LOCKOUT=15 * 60,
-        SIGN_IN_BACKOFF=1.0,  # seconds after the 2nd failure, doubling with each further one
-        SIGN_IN_MAX_BACKOFF=60.0,
+        SIGN_IN_BACKOFF=1.0,  # seconds between the last three attempts before a lock, doubling each time
         TRUSTED_PROXIES=0,  # reverse proxies in front of the server whose X-Forwarded-For/-Proto are believed
     )
     if test_config is None:

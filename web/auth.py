@@ -38,7 +38,7 @@ def policy() -> signin.Policy:
     config = current_app.config
     return signin.Policy(int(config["SIGN_IN_ACCOUNT_LIMIT"]), int(config["SIGN_IN_ADDRESS_LIMIT"]),
                          float(config["SIGN_IN_WINDOW"]), float(config["SIGN_IN_LOCKOUT"]),
-                         float(config["SIGN_IN_BACKOFF"]), float(config["SIGN_IN_MAX_BACKOFF"]))
+                         float(config["SIGN_IN_BACKOFF"]))
 
 
 def _restart_session(**values: str) -> None:

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 # self only, no inline script or style (the pages' scripts are files under web/static/)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -66,7 +66,7 @@ def secret_key(folder: Path) -> str:
 def _headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.endpoint != "static" and (g.get("user") is not None or request.path.startswith("/api/")):
+    if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"  # nothing a signed-in user saw stays in a cache
     return response
 

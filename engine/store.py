@@ -97,7 +97,8 @@ def open_db(path: str | Path = DEFAULT_PATH) -> Database:
 def private_files(path: str | Path) -> None:
     """Create the database file readable by its owner only (0600; SQLite gives its -wal and -shm files the
     same mode), and take group and world access away from an existing one and its -wal and -shm files."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for name in (str(path), f"{path}-wal", f"{path}-shm"):
         with contextlib.suppress(OSError):  # absent, or another user's file: left as it is
             if os.stat(name).st_mode & 0o077:

@@ -189,6 +189,20 @@ def test_one_address_trying_many_accounts_is_locked_out(template, tmp_path):
     assert [(e["object_type"], e["object_id"]) for e in locked] == [("address", "10.9.9.9")]
 
 
+def test_behind_a_trusted_proxy_the_clients_address_is_throttled(template, tmp_path):
+    app = _app(template, tmp_path, SIGN_IN_BACKOFF=0, SIGN_IN_ADDRESS_LIMIT=2, TRUSTED_PROXIES=1)
+
+    def attempt(client_address: str, password: str) -> int:
+        return app.test_client().post("/login", data={"username": "xinhua", "password": password},
+                                      headers={"X-Forwarded-For": client_address},
+                                      environ_base={"REMOTE_ADDR": "10.0.0.254"}).status_code  # the proxy
+
+    assert [attempt("192.168.1.7", "wrong-password") for _ in range(3)] == [200, 429, 429]
+    assert attempt("192.168.1.8", PASSWORD) == 302  # another client behind the same proxy
+    with app.app_context():
+        assert [e["object_id"] for e in audit_log(get_db(), action="sign_in.locked")] == ["192.168.1.7"]
+
+
 def test_the_wait_between_attempts_grows_before_the_lock(template, tmp_path):
     policy = signin.Policy()  # the defaults: 5 per account, 20 per address, 1 s backoff
     assert [policy.delay(n, policy.account_limit) for n in range(5)] == [0, 0, 1, 2, 4]

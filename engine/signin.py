@@ -74,8 +74,8 @@ def _limit(policy: Policy, kind: str) -> int:
 
 def begin_attempt(db: Database, username: str, address: str, policy: Policy) -> float:
     """Count a sign-in attempt before its password is checked; seconds to wait instead (0: go ahead)."""
-    at = time.time()
     with _immediate(db):
+        at = time.time()  # once the write lock is held: attempts are counted in the order they get it
         db.execute("delete from sign_in_throttle where locked_until is null and window_start <= ? "
                    "or locked_until <= ?", [at - policy.window, at])  # forgotten: a fresh start
         rows = {}
@@ -104,9 +104,9 @@ def begin_attempt(db: Database, username: str, address: str, policy: Policy) -> 
 
 def attempt_failed(db: Database, username: str, address: str, policy: Policy) -> float:
     """Lock each key that has reached its limit (audited once per lock); seconds until the account may retry."""
-    at = time.time()
     locked = []
     with _immediate(db):
+        at = time.time()
         for kind, key in _keys(username, address):
             row = db.execute("select failures from sign_in_throttle where key = ? and locked_until is null",
                              [key]).fetchone()

@@ -383,7 +383,7 @@ def test_an_unexpected_failure_page_carries_the_headers_too(template, tmp_path):
 def test_no_template_or_chart_has_inline_script_or_style():
     web = Path(__file__).resolve().parent.parent / "web"
     offending = []
-    for path in [*(web / "templates").rglob("*.html"), *web.glob("*.py"), *(web / "views").glob("*.py")]:
+    for path in [*(web / "templates").rglob("*.html"), web / "charts.py"]:  # the pages, and the SVG charts
         text = path.read_text(encoding="utf-8")
         offending += [(path.name, m) for m in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|"
                                                          r"\son[a-z]+=|javascript:", text)]

@@ -8,11 +8,21 @@ from typing import Any
 import click
 from sqlite_utils import Database
 
-from engine import versions
+from engine import signin, versions
 from engine.errors import DoudiError
 from engine.inputs import MAX_ID
 from engine.store import open_db
-from engine.users import ROLES, add_user, issue_token, list_users, revoke_tokens, set_active, set_password, set_role
+from engine.users import (
+    ROLES,
+    add_user,
+    get_user,
+    issue_token,
+    list_users,
+    revoke_tokens,
+    set_active,
+    set_password,
+    set_role,
+)
 
 from .cli import DEFAULT_RULES, BadInput, _report, cli, db_option
 
@@ -83,7 +93,7 @@ def export_command(number: int, folder: Path, db_path: Path, force: bool) -> Non
 
 @cli.group("users")
 def users_group() -> None:
-    """Manage accounts: add, list, role, password, token, revoke, disable."""
+    """Manage accounts: add, list, role, password, token, revoke, disable, unlock."""
 
 
 @users_group.command("add")
@@ -211,6 +221,25 @@ def users_disable(username: str, db_path: Path) -> None:
     except DoudiError as exc:
         raise _fail(exc) from None
     click.echo(f"{username}: disabled")
+
+
+@users_group.command("unlock")
+@click.argument("username")
+@db_option
+def users_unlock(username: str, db_path: Path) -> None:
+    """Let a user sign in again before their lock (after too many failed sign-ins) ends.
+
+    \b
+    Example:
+      doudi users unlock xinhua
+    """
+    db = _db(db_path)
+    try:
+        get_user(db, username)
+    except DoudiError as exc:
+        raise _fail(exc) from None
+    was_locked = signin.unlock(db, "cli", username)
+    click.echo(f"{username}: {'unlocked' if was_locked else 'was not locked'}")
 
 
 def _pack(db: Database, ref: str) -> tuple[str, Any]:

@@ -37,15 +37,6 @@ def prepare(db_path: Path, rules: Path = DEFAULT_RULES) -> list[tuple[str, str, 
     return created
 
 
-def _secret_key(instance: Path) -> str:
-    path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
-
-
 @cli.command("serve")
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -67,7 +58,6 @@ def serve_command(db_path: Path, host: str, port: int) -> None:
             click.echo(f"  {username:<11} {role:<17} {password}")
     import waitress
 
-    app = create_app()
-    app.config.update(DATABASE=str(Path(db_path).resolve()), SECRET_KEY=_secret_key(Path(db_path).resolve().parent))
+    app = create_app(database=str(Path(db_path).resolve()))  # unless configured, the secret key lies beside it
     click.echo(f"doudi: http://{host}:{port}/  (database {db_path})")
     waitress.serve(app, host=host, port=port, threads=8)

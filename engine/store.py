@@ -8,8 +8,10 @@ path, enforced by triggers in the database itself), ``batch_jobs`` (the web's ba
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -85,17 +87,41 @@ def m002_decisions_immutable(db: Database) -> None:
     db.table("batch_jobs").create_index(["owner"])
 
 
+@migrations()
+def m005_sign_in_throttle(db: Database) -> None:
+    """Failed sign-ins per account and per address, and the server-side sessions (engine/signin.py)."""
+    db.table("sign_in_throttle").create({
+        "key": str, "failures": int, "window_start": float, "last_attempt": float, "locked_until": float,
+    }, pk="key", not_null={"failures", "window_start", "last_attempt"})
+    db.table("sessions").create({
+        "id_hash": str, "username": str, "created_at": float, "last_seen": float,
+    }, pk="id_hash", not_null={"username", "created_at", "last_seen"})
+    db.table("sessions").create_index(["username"])
+
+
 def open_db(path: str | Path = DEFAULT_PATH) -> Database:
     """Open (creating if needed) the database at ``path`` (``":memory:"`` for tests) and migrate it."""
     if str(path) == ":memory:":
         db = Database(memory=True)
     else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_files(path)
         db = Database(path)
         db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     migrations.apply(db)
     return db
+
+
+def private_files(path: str | Path) -> None:
+    """Create the database file readable by its owner only (0600; SQLite gives its -wal and -shm files the
+    same mode), and take group and world access away from an existing one and its -wal and -shm files."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (str(path), f"{path}-wal", f"{path}-shm"):
+        with contextlib.suppress(OSError):  # absent, or another user's file: left as it is
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
 
 
 def now() -> str:

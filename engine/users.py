@@ -8,6 +8,7 @@ what lies below it), ``reviewer`` (province or own city), ``caseworker`` (own co
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -18,6 +19,7 @@ from sqlite_utils import Database
 
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from .model import RulePack
+from .signin import end_sessions
 from .store import audit, now
 
 ROLES: dict[str, dict[str, Any]] = {
@@ -141,6 +143,7 @@ def set_role(db: Database, actor: str | None, username: str, role: str, jurisdic
     get_user(db, username)
     _check_role(pack, role, jurisdiction)
     db.table("users").update(username, {"role": role, "jurisdiction": jurisdiction})
+    end_sessions(db, username)  # signed in again, under the new role
     audit(db, actor, "user.role", "user", username, f"{username}: {role} {jurisdiction or ''}".strip())
     return get_user(db, username)
 
@@ -152,6 +155,7 @@ def set_password(db: Database, actor: str | None, username: str, password: str) 
         raise InvalidInput("password: at least 8 characters",
                              [Problem("at least 8 characters", "密码至少 8 位", path="password")])
     db.table("users").update(username, {"password_hash": hash_password(password)})
+    end_sessions(db, username)  # a copied session cookie stops working with the old password
     audit(db, actor, "user.password", "user", username)
 
 
@@ -159,15 +163,24 @@ def set_active(db: Database, actor: str | None, username: str, active: bool) -> 
     """Enable or disable an account (its tokens stop working while it is disabled)."""
     get_user(db, username)
     db.table("users").update(username, {"active": int(active)})
+    if not active:
+        end_sessions(db, username)
     audit(db, actor, "user.enable" if active else "user.disable", "user", username)
 
 
 def authenticate(db: Database, username: str, password: str) -> User | None:
     """The user if the password is right and the account active; the attempt is audited."""
     rows = list(db.table("users").rows_where("username = ?", [username]))
-    ok = bool(rows) and rows[0]["active"] and check_password(password, rows[0]["password_hash"])
+    # a password is checked even for an unknown or disabled account, so the answer takes as long
+    right = check_password(password, rows[0]["password_hash"] if rows else _unknown_hash())
+    ok = bool(rows) and bool(rows[0]["active"]) and right
     audit(db, username, "sign_in" if ok else "sign_in.failed", "user", username)
     return _user(rows[0]) if ok else None
+
+
+@functools.cache
+def _unknown_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def issue_token(db: Database, actor: str | None, username: str, label: str = "") -> str:

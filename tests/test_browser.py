@@ -4,7 +4,9 @@ A county officer of 新化县 signs in (Chinese UI), tries a standard below the 
 sees the Chinese error, saves a valid one with its document number and submits; a reviewer compares,
 sees the change and the impact chart, and approves; a caseworker checks a household and sees the new
 amount with its reasons; the language switch works; a page outside the officer's scope answers 403.
-Screenshots of each key page go to tests/artifacts/ (or $DOUDI_SCREENSHOTS).
+Every page runs under the Content-Security-Policy (no inline script or style): any violation the
+browser reports, and any script error, fails the test. Screenshots of each key page go to
+tests/artifacts/ (or $DOUDI_SCREENSHOTS).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def server(tmp_path_factory):
         db = get_db()
         _, pack = versions.pack_of(db)
         for name, role, code in (("xinhua", "local_officer", "431322"), ("reviewer", "reviewer", "430000"),
-                                 ("caseworker", "caseworker", "431322")):
+                                 ("caseworker", "caseworker", "431322"), ("province", "province_officer", "430000"),
+                                 ("admin", "admin", None)):
             users.add_user(db, "test", name, PASSWORD, role, code, pack=pack)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
@@ -65,11 +68,22 @@ def browser():
 
 
 @pytest.fixture()
-def page(browser):
+def console():
+    """What the browser reported: Content-Security-Policy violations and uncaught script errors."""
+    return {"violations": [], "errors": []}
+
+
+@pytest.fixture()
+def page(browser, console):
+    """A fresh tab; the test fails if a page breaks the Content-Security-Policy or a script throws."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     tab = context.new_page()
+    tab.on("console", lambda message: console["violations"].append(message.text)
+           if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
+    tab.on("pageerror", lambda error: console["errors"].append(str(error)))
     yield tab
     context.close()
+    assert console == {"violations": [], "errors": []}
 
 
 def shot(page, name: str, full_page: bool = False) -> None:
@@ -192,3 +206,88 @@ def test_every_page_has_labelled_inputs_and_a_keyboard_path(server, page, userna
         # the first Tab reaches the skip link, which leads to the main content
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.className") == "skip", path
+
+
+def test_the_pages_scripts_work_under_the_content_security_policy(server, page, console):
+    # the policy is in force, and a violation is seen: a script written into the page does not run
+    page.goto(f"{server}/login")
+    page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.inlineRan = 1';
+                             document.body.appendChild(s); }""")
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.inlineRan") is None
+    assert any("script-src 'self'" in text for text in console["violations"])
+    console["violations"].clear()
+
+    # a county officer: the parameter editor checks a value as it is typed, without saving
+    sign_in(page, server, "xinhua")
+    page.goto(f"{server}/parameters/?jurisdiction=431322")
+    page.fill("#new-title", "CSP 检查草稿")
+    page.locator("form[action$='/parameters/drafts'] button[type=submit]").click()
+    section = page.locator("#p-dibao_standard")
+    section.locator("[name=effective]").fill("2019-01-01")
+    section.locator("[name=value]").fill("3900")
+    message = page.locator("#dibao_standard-value-msg.error-text")
+    message.wait_for()
+    assert "3960" in message.inner_text() and "低于" in message.inner_text()
+    section.locator("[name=value]").fill("4200")
+    page.locator("#dibao_standard-value-msg.ok-text").wait_for()
+    page.locator("header form[action$='/logout'] button").click()
+
+    # a caseworker: members are added and removed; the decision offers its print button
+    sign_in(page, server, "caseworker")
+    page.goto(f"{server}/check/")
+    rows = page.locator("#members-rows > [data-row]")
+    before = rows.count()
+    page.locator("[data-add=members]").click()
+    assert rows.count() == before + 1
+    assert page.evaluate("document.activeElement.name") == f"members[{before}].id"  # focus moves to the new row
+    rows.last.locator("[data-remove]").click()
+    assert rows.count() == before
+    page.fill("[name=household_id]", "CSP-001")
+    page.fill("[name=as_of]", "2019-06-01")
+    page.fill("[name='members[0].id']", "m1")
+    page.fill("[name='members[0].age']", "75")
+    page.locator("main form button.primary[type=submit]").click()
+    page.locator("[data-print]").wait_for(state="visible")  # hidden until its script runs
+    page.locator("header form[action$='/logout'] button").click()
+
+    # a provincial officer: a problem's line link puts the cursor on that line of the rule text
+    sign_in(page, server, "province")
+    page.goto(f"{server}/rules/doc/rules/10-household.yaml")
+    page.fill("#edit-title", "CSP 规则草稿")
+    page.locator("form[action$='/rules/edit'] button[type=submit]").click()
+    text = page.locator("#text").input_value()
+    page.locator("#text").fill(text.replace("when:", "when: (", 1))
+    page.fill("#reason", "检查")
+    page.locator("main form.card button[type=submit]").click()
+    link = page.locator("a[data-line]").first
+    line = int(link.get_attribute("data-line"))
+    link.click()
+    assert page.evaluate("document.activeElement.id") == "text"
+    start = page.evaluate("document.getElementById('text').selectionStart")
+    assert page.evaluate("document.getElementById('text').value").count("\n", 0, start) == line - 1
+    page.locator("header form[action$='/logout'] button").click()
+
+    # an administrator: the jurisdictions offered follow the chosen role
+    sign_in(page, server, "admin")
+    page.goto(f"{server}/admin/users/")
+    page.select_option("#role", "caseworker")
+    offered = "level => document.querySelector(`#jurisdiction optgroup[data-level=${level}]`).hidden"
+    assert [page.evaluate(offered, level) for level in ("province", "city", "county")] == [True, True, False]
+    page.select_option("#role", "reviewer")
+    assert [page.evaluate(offered, level) for level in ("province", "city", "county")] == [False, False, True]
+    page.goto(f"{server}/admin/users/xinhua")
+
+    # a reviewer: a batch job's page follows the job until it ends
+    page.locator("header form[action$='/logout'] button").click()
+    sign_in(page, server, "reviewer")
+    roll = SHOTS / "csp-roll.jsonl"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    roll.write_text("".join(json.dumps({"household_id": f"B-{i}", "county": "431322",
+                                        "members": [{"id": "m1", "age": 70}]}) + "\n" for i in range(3)),
+                    encoding="utf-8")
+    page.goto(f"{server}/batch/")
+    page.set_input_files("main input[type=file]", str(roll))
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/batch/\w+$"))
+    page.locator("#summary-title").wait_for(timeout=30_000)

@@ -51,12 +51,13 @@ def accepts_upload(view: Any) -> Any:
     return view
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The application: defaults, then ``instance/config.py`` and ``DOUDI_*`` variables (or ``test_config``)."""
+def create_app(test_config: dict[str, Any] | None = None, database: str | None = None) -> Flask:
+    """The application: defaults, then ``instance/config.py`` and ``DOUDI_*`` variables (or ``test_config``);
+    ``database`` (``doudi serve --db``) comes last."""
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = BoundedInt
     app.config.from_mapping(
-        SECRET_KEY="dev",
+        SECRET_KEY=None,  # None: a random key kept in secret_key beside the database (web/security.py)
         DATABASE=os.path.join(app.instance_path, "doudi.db"),
         RULES=str(RULES),
         BATCH_LIMIT=1000,  # households in one POST /evaluate/batch or uploaded to POST /impact
@@ -70,15 +71,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DRAFT_TIMEOUT=60,  # seconds one evaluation of a draft (impact, policy tests) may take in its worker
         DRAFT_MEMORY_MB=1024,  # memory of that worker process
         DRAFT_WORKERS=2,  # draft evaluations running at once (others wait, within their own time)
+        # the session cookie: not readable by scripts, not sent by other sites' forms; Secure behind TLS
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,  # seconds a sign-in lasts at most
+        SESSION_IDLE_TIMEOUT=30 * 60,  # seconds without a request that end a sign-in
+        # failed sign-ins (engine/signin.py): lockout after this many per account / per address in the window
+        SIGN_IN_ACCOUNT_LIMIT=5,
+        SIGN_IN_ADDRESS_LIMIT=20,
+        SIGN_IN_WINDOW=15 * 60,
+        SIGN_IN_LOCKOUT=15 * 60,
+        SIGN_IN_BACKOFF=1.0,  # seconds between the last three attempts before a lock, doubling each time
+        TRUSTED_PROXIES=0,  # reverse proxies in front of the server whose X-Forwarded-For/-Proto are believed
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("DOUDI")
     else:
         app.config.from_mapping(test_config)
+    if database is not None:
+        app.config["DATABASE"] = database
     app.json = JSONProvider(app)
 
-    from . import db, editor
+    from . import db, editor, security
     from .api import bp as api
 
     @app.before_request
@@ -86,6 +102,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if getattr(app.view_functions.get(request.endpoint or ""), "accepts_upload", False):
             request.max_content_length = app.config["MAX_UPLOAD_BYTES"]
 
+    security.init_app(app)  # headers on every response, the secret key, trusted proxies
     db.init_app(app)
     app.register_blueprint(api)  # the JSON API, before the editor exempts it from CSRF
     editor.init_app(app)  # the pages: sign-in, CSRF, Chinese-first i18n, a blueprint per area

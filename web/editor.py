@@ -18,8 +18,6 @@ AREAS = ("home", "jurisdictions", "parameters", "rules", "drafts", "versions", "
 
 def init_app(app: Flask) -> None:
     """Register everything the HTML side needs (the JSON API, with its tokens, is exempt from CSRF)."""
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     csrf.init_app(app)
     if "api" in app.blueprints:
         csrf.exempt(app.blueprints["api"])

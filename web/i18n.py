@@ -20,6 +20,8 @@ from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, redirect, request, session, url_for
 from flask_babel import Babel, Domain, get_locale
 
+from .security import safe_target
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 SOURCE = Path(__file__).resolve().parent / "translations"
 
@@ -36,8 +38,7 @@ def select_locale() -> str:
 def switch(code: str) -> Any:
     if code in LANGUAGES:
         session["lang"] = code
-    target = request.form.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home.index"))
+    return redirect(safe_target(request.form.get("next"), url_for("home.index")))
 
 
 @cache

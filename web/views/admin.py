@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import users
+from engine import signin, users
 from engine.errors import Conflict, DoudiError, InvalidInput, NotFound
 from engine.model import RulePack
 from engine.users import ROLES
@@ -64,6 +65,9 @@ def _options(pack: RulePack) -> list[tuple[str, list[Any]]]:
 
 def _page(template: str, status: int = 200, **context: Any) -> Any:
     _version, pack = pack_and_version()
+    if "account" in context:  # when the account's sign-in is locked (too many failures), until when
+        until = signin.locked_until(get_db(), context["account"].username)
+        context["locked_until"] = dt.datetime.fromtimestamp(until, dt.UTC).isoformat() if until else None
     levels = {role: [level or "" for level in spec["levels"]] for role, spec in ROLES.items()}
     return render_template(template, roles=ROLES, levels=levels, level_names=LEVELS, options=_options(pack),
                            **context), status
@@ -147,6 +151,15 @@ def active(username: str) -> Any:
     users.set_active(get_db(), g.user.username, username, not account.active)
     flash(_("%(name)s is enabled.", name=username) if not account.active
           else _("%(name)s is disabled: they can no longer sign in or use their tokens.", name=username), "ok")
+    return redirect(url_for("admin.user", username=username))
+
+
+@bp.post("/<username>/unlock")
+@permission_required("users.manage")
+def unlock(username: str) -> Any:
+    _get(username)
+    signin.unlock(get_db(), g.user.username, username)
+    flash(_("%(name)s can sign in again.", name=username), "ok")
     return redirect(url_for("admin.user", username=username))
 
 

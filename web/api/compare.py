@@ -27,8 +27,7 @@ def _pack(ref: Any, field: str) -> tuple[dict[str, Any], RulePack]:
         version, pack = versions.pack_of(db, int(text))
         return {"version": version.number, "digest": version.digest}, pack
     if text.startswith("draft:") and text[6:].isdigit():
-        require(current_user(), "draft.read")
-        draft = drafts.get_draft(db, int(text[6:]))
+        draft = drafts.open_draft(db, current_user(), int(text[6:]))
         pack = drafts.draft_pack(db, draft.id)
         return {"draft": draft.id, "digest": pack.digest}, pack
     raise InvalidInput(f"{field}: {text!r} is neither a version number (e.g. 1) nor a draft (e.g. draft:5)",

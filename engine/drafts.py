@@ -352,8 +352,8 @@ def _changed_jurisdictions(db: Database, base_version: int, files: dict[str, str
 
 def submit(db: Database, draft_id: int, user: User) -> Draft:
     """Hand a draft to the reviewers (only its author can), as it stands: an edit in between is a Conflict."""
-    draft = _editable(db, draft_id, user)
     require(user, "draft.submit")
+    draft = _editable(db, draft_id, user)
     if not draft.jurisdictions:
         raise Conflict(f"draft {draft_id} has no changes to submit", message_zh="草稿没有任何修改")
     with transaction(db):
@@ -363,6 +363,10 @@ def submit(db: Database, draft_id: int, user: User) -> Draft:
 
 
 def _decidable(db: Database, draft_id: int, user: User) -> tuple[Draft, RulePack]:
+    """The draft if ``user`` may decide it now. Checked in this order, here as for every action on a draft:
+    the role (PermissionDenied), the scope (NotFound), ownership and four eyes (PermissionDenied), the
+    status (Conflict)."""
+    require(user, "draft.decide")
     draft = open_draft(db, user, draft_id)
     if draft.status != "submitted":
         raise _state_conflict(draft, "decided")

@@ -17,7 +17,9 @@ draft's current state.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +32,7 @@ from .model import RulePack
 from .policy_tests import run_tests
 from .store import audit, now, transaction
 from .users import User, can, in_scope, province_wide, require
-from .versions import Version, pack_of, publish, version_files
+from .versions import PACK_CACHE, Version, pack_of, publish, version_files
 
 EDITABLE = ("editing", "rejected")
 
@@ -137,9 +139,23 @@ def draft_files(db: Database, draft_id: int) -> dict[str, str]:
     return files
 
 
+_DRAFT_PACKS: OrderedDict[str, RulePack] = OrderedDict()  # by the sha256 of the stored files
+
+
 def draft_pack(db: Database, draft_id: int) -> RulePack:
-    """The draft's files compiled as a pack (they were valid when saved)."""
-    return load_files(draft_files(db, draft_id))
+    """The draft's files compiled as a pack (they were valid when saved); the last few compiled are kept,
+    by content, so that the pages of one draft do not compile it again at every view."""
+    row = db.execute("select files from drafts where id = ?", [draft_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
+    key = hashlib.sha256(row[0].encode()).hexdigest()
+    pack = _DRAFT_PACKS.get(key)
+    if pack is None:
+        pack = load_files(json.loads(row[0]))
+        _DRAFT_PACKS[key] = pack
+        while len(_DRAFT_PACKS) > PACK_CACHE:
+            _DRAFT_PACKS.popitem(last=False)
+    return pack
 
 
 def draft_changes(db: Database, draft_id: int) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ provincial floor is refused with the clause), guarded by the draft's revision nu
 save is a conflict, never an overwrite), recorded with who, when, why and the authorising
 document, and audited. Approval runs the policy tests and publishes the next version.
 
-Who may do what with a draft (docs: README, "Roles and scopes"): only its author edits and submits it;
+Who may do what with a draft: only its author edits and submits it;
 it is read by its author, by province-level users, and by users whose scope holds the author's
 jurisdiction or a jurisdiction it changes — to anyone else it does not exist (NotFound, as for a
 wrong id); it is approved or rejected by a reviewer with scope over every jurisdiction it changes who

@@ -288,6 +288,43 @@ def test_two_concurrent_saves_one_wins_the_other_gets_a_conflict_and_nothing_is_
     assert "value: 4100" in text and "value: 35000" in text
 
 
+def test_of_two_decisions_at_once_exactly_one_wins_and_the_other_is_told_where_the_draft_stands(api):
+    """Approve + approve and approve + reject of the same draft at the same moment, a few times over: one
+    201/200, one 409 whose details give the draft's status as it ended, never a 500."""
+    for round_, (first, second) in enumerate([("approve", "approve"), ("approve", "reject")] * 3):
+        draft = api.post("/drafts", "xinhua", json={"title": f"竞争 {round_}"}).get_json()
+        url = f"/drafts/{draft['id']}"
+        assert api.put(f"{url}/parameters", "xinhua", json={
+            "jurisdiction": "431322", "parameter": "dibao_standard", "effective": "2030-01-01",
+            "value": 5000 + round_, "document": "新政发〔2030〕1号", "revision": 0}).status_code == 200
+        assert api.post(f"{url}/submit", "xinhua").status_code == 200
+        start, answers = threading.Barrier(2), {}
+
+        def decide(side: str, how: str, who: str, url: str = url, start: threading.Barrier = start,
+                   answers: dict[str, Any] = answers) -> None:
+            start.wait()
+            answers[side] = api.post(f"{url}/{how}", who, json={"comment": "同意" if how == "approve" else "退回"})
+
+        threads = [threading.Thread(target=decide, args=("a", first, "reviewer")),
+                   threading.Thread(target=decide, args=("b", second, "loudi_reviewer"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = sorted(r.status_code for r in answers.values())
+        assert statuses in ([201, 409], [200, 409]), statuses
+        final = api.get(url, "reviewer").get_json()
+        [lost] = [r for r in answers.values() if r.status_code == 409]
+        error = lost.get_json()["error"]
+        assert error["code"] == "conflict" and f"is {final['status']} (decided by {final['decided_by']}" in \
+            error["message"]
+        assert {k: error["details"][0][k] for k in ("status", "decided_by", "published_version")} == \
+            {k: final[k] for k in ("status", "decided_by", "published_version")}
+        published = [v["number"] for v in api.get("/versions", "reviewer").get_json()["versions"]
+                     if v["draft_id"] == draft["id"]]
+        assert published == ([final["published_version"]] if final["status"] == "approved" else [])
+
+
 # -- 3. the permission matrix ---------------------------------------------------------------------------
 
 PROVINCE, REVIEWERS = {"province"}, {"reviewer", "loudi_reviewer", "changsha_reviewer"}

@@ -382,9 +382,10 @@ POLICY = [
 ]
 
 
-HIDDEN = {action: OUTSIDE_XINHUA for action in ("read a draft", "read a draft's file", "compare with a 新化县 draft")} | {
-    action: {"changsha"} for action in ("set 新化县's standard", "set 长沙县's standard", "submit their own draft")} | {
-    action: {"changsha_reviewer"} for action in ("approve a 新化县 draft", "reject a 新化县 draft")}  # the role first
+HIDDEN = {  # the role is checked first: only those whose role may do it learn nothing more than "no such draft"
+    **{action: OUTSIDE_XINHUA for action in ("read a draft", "read a draft's file", "compare with a 新化县 draft")},
+    **{action: {"changsha"} for action in ("set 新化县's standard", "set 长沙县's standard", "submit their own draft")},
+    **{action: {"changsha_reviewer"} for action in ("approve a 新化县 draft", "reject a 新化县 draft")}}
 
 
 def _body(body: Any) -> Any:

@@ -281,8 +281,9 @@ def test_the_audit_log_is_read_within_the_readers_scope(db, people):
     theirs = drafts.create_draft(db, people["changsha"], "长沙县")
     provincial = drafts.create_draft(db, people["province"], "全省")
     decision = decisions.record(db, evaluate(pack, HOUSEHOLD, "2019-06-01", version=1), HOUSEHOLD, "reviewer")
+    # an entry written before m003 names no jurisdiction
     db.table("audit").insert({"at": "2019-01-01T00:00:00+00:00", "user": "old", "action": "draft.create",
-                              "object_type": "draft", "object_id": "99", "details": "{}"})  # before m003: no jurisdiction
+                              "object_type": "draft", "object_id": "99", "details": "{}"})
 
     def seen(name: str) -> set[tuple[str, str, str]]:
         return {(e["object_type"], e["object_id"], e["action"])

@@ -23,4 +23,5 @@ def audit_entries() -> dict[str, Any]:
     filters = {k: request.args.get(k) or None for k in ("user", "action", "object_type", "object_id")}
     scope = audit_scope(pack_of(get_db())[1], user)
     return {"entries": audit_log(get_db(), **filters, limit=arg_int("limit", 200, 1, 1000) or 200,
-                                 offset=arg_int("offset", 0) or 0, **scope)}
+                                 offset=arg_int("offset", 0) or 0, within=scope["within"],
+                                 accounts=scope["accounts"])}

@@ -64,7 +64,8 @@ def index() -> Any:
                for key in ("user", "action", "object_type", "object_id")}
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     scope = audit_scope(pack_of(get_db())[1], g.user)
-    entries = audit_log(get_db(), **filters, limit=PAGE + 1, offset=(page - 1) * PAGE, **scope)
+    entries = audit_log(get_db(), **filters, limit=PAGE + 1, offset=(page - 1) * PAGE, within=scope["within"],
+                        accounts=scope["accounts"])
     more = len(entries) > PAGE
     known = dict(ACTIONS)
     if filters["action"] and filters["action"] not in known:

@@ -96,19 +96,22 @@ def may_read_draft(pack: RulePack, user: User, draft: Draft) -> bool:
 
 def open_draft(db: Database, user: User, draft_id: int) -> Draft:
     """Draft ``draft_id`` as ``user`` may read it: PermissionDenied for a role that reads no draft; NotFound,
-    as for a draft that does not exist, for one outside their scope (ids are sequential: nothing is told)."""
+    as for a draft that does not exist, for one outside their scope (ids are sequential: nothing is told).
+    Scopes are those of the latest version's jurisdictions."""
     require(user, "draft.read")
     draft = get_draft(db, draft_id)
-    if not may_read_draft(pack_of(db, draft.base_version)[1], user, draft):
+    if not may_read_draft(pack_of(db)[1], user, draft):
         raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
     return draft
 
 
 def readable_drafts(db: Database, user: User, status: str | None = None) -> list[Draft]:
-    """The drafts ``user`` may read, newest first (optionally only those with ``status``)."""
+    """The drafts ``user`` may read, newest first (optionally only those with ``status``); scopes are those of
+    the jurisdictions of the latest version, for every draft (as in ``open_draft``)."""
     if not can(user, "draft.read"):
         return []
-    return [d for d in list_drafts(db, status) if may_read_draft(pack_of(db, d.base_version)[1], user, d)]
+    pack = pack_of(db)[1]
+    return [d for d in list_drafts(db, status) if may_read_draft(pack, user, d)]
 
 
 def authors(db: Database, draft: Draft) -> set[str]:

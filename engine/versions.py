@@ -98,7 +98,7 @@ def publish(db: Database, files: dict[str, str], user: str | None, source: str, 
             title: str = "", pack: RulePack | None = None) -> Version:
     """Validate ``files`` as a pack (unless given compiled as ``pack``) and publish them as the next version
     (the same content twice is refused); inside the caller's transaction, if one is open."""
-    pack = pack or load_files(files)
+    pack = pack if pack is not None else load_files(files)
     existing = by_digest(db, pack.digest)
     if existing is not None:
         raise Conflict(f"this content is already published as version {existing.number}",

@@ -4,12 +4,22 @@ A draft is a copy of a version's files. Every save is validated at once (a count
 provincial floor is refused with the clause), guarded by the draft's revision number (a stale
 save is a conflict, never an overwrite), recorded with who, when, why and the authorising
 document, and audited. Approval runs the policy tests and publishes the next version.
+
+Who may do what with a draft: only its author edits and submits it;
+it is read by its author, by province-level users, and by users whose scope holds the author's
+jurisdiction or a jurisdiction it changes — to anyone else it does not exist (NotFound, as for a
+wrong id); it is approved or rejected by a reviewer with scope over every jurisdiction it changes who
+neither wrote it nor any change in it. Submit, approve and reject are each one guarded transition
+(``UPDATE … WHERE status = …``): of two at once exactly one wins, the other is a Conflict naming the
+draft's current state.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +33,9 @@ from .load import load_files, parse_documents
 from .model import RulePack
 from .policy_tests import TestResult
 from .source import parse_yaml
-from .store import audit, now
-from .users import User, in_scope, require
-from .versions import Version, pack_of, publish, version_files
+from .store import audit, now, transaction
+from .users import User, can, in_scope, province_wide, require
+from .versions import PACK_CACHE, Version, pack_of, publish, version_files
 
 EDITABLE = ("editing", "rejected")
 
@@ -48,20 +58,24 @@ class Draft:
     decided_at: str | None = None
     comment: str | None = None
     published_version: int | None = None
+    author_jurisdiction: str | None = None  # the author's when the draft was created (decides who reads it)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        del out["author_jurisdiction"]
+        return out
 
 
 def _draft(row: dict[str, Any]) -> Draft:
     return Draft(row["id"], row["base_version"], row["title"] or "", row["status"], row["author"], row["revision"],
                  row["created_at"], row["updated_at"], json.loads(row["jurisdictions"] or "[]"),
                  row["submitted_at"], row["decided_by"], row["decided_at"], row["comment"],
-                 row["published_version"])
+                 row["published_version"], row["author_jurisdiction"])
 
 
 _COLUMNS = ("id, base_version, title, status, author, revision, created_at, updated_at, jurisdictions, "
-            "submitted_at, decided_by, decided_at, comment, published_version")
+            "submitted_at, decided_by, decided_at, comment, published_version, author_jurisdiction")
+STATUS_ZH = {"editing": "编辑中", "submitted": "待审核", "approved": "已批准", "rejected": "已驳回"}
 
 
 def get_draft(db: Database, draft_id: int) -> Draft:
@@ -72,13 +86,47 @@ def get_draft(db: Database, draft_id: int) -> Draft:
     return _draft(rows[0])
 
 
-def concerns(user: User, draft: Draft, pack: RulePack) -> bool:
-    """Whether a draft is one the user should see listed: their own, or one touching their jurisdiction
-    (a change above it, which they inherit, or below it, which they oversee); at province level, all."""
-    if draft.author == user.username or user.jurisdiction in (None, pack.root):
+def may_read_draft(pack: RulePack, user: User, draft: Draft) -> bool:
+    """Whether ``user`` may read ``draft`` (its changes, files, diff and impact): a role that reads drafts,
+    and the draft its own, or the user at province level, or the author's jurisdiction or one the draft
+    changes within the user's scope."""
+    if not can(user, "draft.read"):
+        return False
+    if draft.author == user.username or province_wide(pack, user):
         return True
-    return any(j in pack.jurisdictions and (in_scope(pack, user, j) or j in pack.chain(user.jurisdiction))
-               for j in draft.jurisdictions)
+    return any(in_scope(pack, user, code) for code in (draft.author_jurisdiction, *draft.jurisdictions) if code)
+
+
+def open_draft(db: Database, user: User, draft_id: int) -> Draft:
+    """Draft ``draft_id`` as ``user`` may read it: PermissionDenied for a role that reads no draft; NotFound,
+    as for a draft that does not exist, for one outside their scope (ids are sequential: nothing is told).
+    Scopes are those of the latest version's jurisdictions."""
+    require(user, "draft.read")
+    draft = get_draft(db, draft_id)
+    if not may_read_draft(pack_of(db)[1], user, draft):
+        raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
+    return draft
+
+
+def readable_drafts(db: Database, user: User, status: str | None = None) -> list[Draft]:
+    """The drafts ``user`` may read, newest first (optionally only those with ``status``); scopes are those of
+    the jurisdictions of the latest version, for every draft (as in ``open_draft``)."""
+    if not can(user, "draft.read"):
+        return []
+    pack = pack_of(db)[1]
+    return [d for d in list_drafts(db, status) if may_read_draft(pack, user, d)]
+
+
+def authors(db: Database, draft: Draft) -> set[str]:
+    """Everyone who wrote the draft: its author and the user of every recorded change."""
+    rows = db.execute("select distinct user from draft_changes where draft_id = ?", [draft.id]).fetchall()
+    return {draft.author} | {r[0] for r in rows if r[0]}
+
+
+def may_decide(db: Database, pack: RulePack, user: User, draft: Draft) -> bool:
+    """Whether ``user`` may approve or reject ``draft`` now (the transition checks again)."""
+    return (draft.status == "submitted" and may_read_draft(pack, user, draft)
+            and user.username not in authors(db, draft) and can(user, "draft.decide", pack, draft.jurisdictions))
 
 
 def list_drafts(db: Database, status: str | None = None) -> list[Draft]:
@@ -97,9 +145,23 @@ def draft_files(db: Database, draft_id: int) -> dict[str, str]:
     return files
 
 
+_DRAFT_PACKS: OrderedDict[str, RulePack] = OrderedDict()  # by the sha256 of the stored files
+
+
 def draft_pack(db: Database, draft_id: int) -> RulePack:
-    """The draft's files compiled as a pack (they were valid when saved)."""
-    return load_files(draft_files(db, draft_id))
+    """The draft's files compiled as a pack (they were valid when saved); the last few compiled are kept,
+    by content, so that the pages of one draft do not compile it again at every view."""
+    row = db.execute("select files from drafts where id = ?", [draft_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
+    key = hashlib.sha256(row[0].encode()).hexdigest()
+    pack = _DRAFT_PACKS.get(key)
+    if pack is None:
+        pack = load_files(json.loads(row[0]))
+        _DRAFT_PACKS[key] = pack
+        while len(_DRAFT_PACKS) > PACK_CACHE:
+            _DRAFT_PACKS.popitem(last=False)
+    return pack
 
 
 def policy_tests(db: Database, draft_id: int, budget: Budget | None = None) -> list[TestResult]:
@@ -121,7 +183,8 @@ def create_draft(db: Database, user: User, title: str, base_version: int | None 
     stamp = now()
     draft_id = db.table("drafts").insert({
         "base_version": version.number, "title": title or f"{user.username} {stamp[:10]}", "status": "editing",
-        "author": user.username, "created_at": stamp, "updated_at": stamp, "revision": 0,
+        "author": user.username, "author_jurisdiction": user.jurisdiction, "created_at": stamp, "updated_at": stamp,
+        "revision": 0,
         "files": json.dumps(version_files(db, version.number), ensure_ascii=False), "jurisdictions": "[]",
     }).last_pk
     audit(db, user.username, "draft.create", "draft", draft_id, f"from version {version.number}: {title}")
@@ -135,7 +198,8 @@ def set_parameter_value(db: Database, draft_id: int, user: User, *, jurisdiction
                         effective: str, value: Any = None, inherit: bool = False, document: str = "",
                         reason: str = "", revision: int) -> Draft:
     """Set (or replace) one dated value in a draft; refused with field-level errors if the pack breaks."""
-    draft = _editable(db, draft_id)
+    require(user, "draft.edit_parameter")
+    draft = _editable(db, draft_id, user)
     _, base = pack_of(db, draft.base_version)
     problems = []
     if not document.strip():
@@ -181,7 +245,8 @@ def set_parameter_value(db: Database, draft_id: int, user: User, *, jurisdiction
 def set_rule_file(db: Database, draft_id: int, user: User, *, path: str, text: str, reason: str = "",
                   document: str = "", revision: int) -> Draft:
     """Replace (or add) a YAML document of a draft; refused with the problems and their lines."""
-    draft = _editable(db, draft_id)
+    require(user, "draft.edit_rules")
+    draft = _editable(db, draft_id, user)
     _, base = pack_of(db, draft.base_version)
     require(user, "draft.edit_rules", base, [base.root])
     if not path.endswith((".yaml", ".yml")) or path.startswith("/") or ".." in path.split("/"):
@@ -220,11 +285,14 @@ def check_value(files: dict[str, str], pack: RulePack, jurisdiction: str, parame
     return []
 
 
-def _editable(db: Database, draft_id: int) -> Draft:
-    draft = get_draft(db, draft_id)
+def _editable(db: Database, draft_id: int, user: User) -> Draft:
+    """The draft if ``user`` is its author and it can still be changed (edits and submission)."""
+    draft = open_draft(db, user, draft_id)
+    if draft.author != user.username:
+        raise PermissionDenied(f"only the author ({draft.author}) can change draft {draft_id}",
+                               message_zh=f"只有起草人（{draft.author}）可以修改或提交草稿 {draft_id}")
     if draft.status not in EDITABLE:
-        raise Conflict(f"draft {draft_id} is {draft.status} and can no longer be edited",
-                       message_zh=f"草稿 {draft_id} 状态为 {draft.status}，不能再修改")
+        raise _state_conflict(draft, "edited")
     return draft
 
 
@@ -242,10 +310,12 @@ def _save(db: Database, draft: Draft, files: dict[str, str], revision: int, chan
     with db.conn:
         cursor = db.execute(
             "update drafts set files = ?, revision = revision + 1, updated_at = ?, jurisdictions = ?, "
-            "status = 'editing' where id = ? and revision = ?",
+            "status = 'editing' where id = ? and revision = ? and status in ('editing', 'rejected')",
             [json.dumps(files, ensure_ascii=False), now(), json.dumps(changed), draft.id, revision])
     if cursor.rowcount != 1:
         current = get_draft(db, draft.id)
+        if current.status not in EDITABLE:
+            raise _state_conflict(current, "edited")
         raise Conflict(f"draft {draft.id} was changed by someone else (revision {current.revision}, "
                        f"you had {revision}); reload it and apply your change again",
                        message_zh=f"草稿 {draft.id} 已被他人修改（当前版本 {current.revision}），请刷新后重新修改")
@@ -309,36 +379,39 @@ def _changed_jurisdictions(db: Database, base_version: int, files: dict[str, str
 
 
 def submit(db: Database, draft_id: int, user: User) -> Draft:
-    """Hand a draft to the reviewers (only its author can)."""
-    draft = _editable(db, draft_id)
-    if draft.author != user.username:
-        raise PermissionDenied(f"only the author ({draft.author}) can submit draft {draft_id}",
-                               message_zh=f"只有起草人（{draft.author}）可以提交")
+    """Hand a draft to the reviewers (only its author can), as it stands: an edit in between is a Conflict."""
     require(user, "draft.submit")
+    draft = _editable(db, draft_id, user)
     if not draft.jurisdictions:
         raise Conflict(f"draft {draft_id} has no changes to submit", message_zh="草稿没有任何修改")
-    db.execute("update drafts set status = 'submitted', submitted_at = ? where id = ?", [now(), draft_id])
-    db.conn.commit()
-    audit(db, user.username, "draft.submit", "draft", draft_id, draft.title)
+    with transaction(db):
+        _transition(db, draft, ("editing", "rejected"), "submitted", submitted_at=now())
+        audit(db, user.username, "draft.submit", "draft", draft_id, draft.title)
     return get_draft(db, draft_id)
 
 
 def _decidable(db: Database, draft_id: int, user: User) -> tuple[Draft, RulePack]:
-    draft = get_draft(db, draft_id)
+    """The draft if ``user`` may decide it now. Checked in this order, here as for every action on a draft:
+    the role (PermissionDenied), the scope (NotFound), ownership and four eyes (PermissionDenied), the
+    status (Conflict)."""
+    require(user, "draft.decide")
+    draft = open_draft(db, user, draft_id)
     if draft.status != "submitted":
-        raise Conflict(f"draft {draft_id} is {draft.status}, not submitted", message_zh=f"草稿 {draft_id} 未提交审核")
-    if draft.author == user.username:
-        raise PermissionDenied("the author of a draft cannot approve or reject it (four-eyes principle)",
-                               message_zh="起草人不能审核自己的草稿（双人复核）")
+        raise _state_conflict(draft, "decided")
+    if user.username in authors(db, draft):
+        raise PermissionDenied("the author of a draft, or of any change in it, cannot approve or reject it "
+                               "(four-eyes principle)", message_zh="起草人或修改过该草稿的人不能审核它（双人复核）")
     _, base = pack_of(db, draft.base_version)
     require(user, "draft.decide", base, draft.jurisdictions)
     return draft, base
 
 
 def approve(db: Database, draft_id: int, user: User, comment: str = "", budget: Budget | None = None) -> Version:
-    """Approve a submitted draft: its policy tests must pass (run in a worker process within ``budget``,
-    see ``isolation``); it is published as the next version."""
+    """Approve a submitted draft: its policy tests must pass (run in a worker process within ``budget``, see
+    ``isolation``); it is published as the next version, in one transaction with the draft's change of status
+    (of two decisions at once, one wins, the other conflicts)."""
     draft, _ = _decidable(db, draft_id, user)
+    files = draft_files(db, draft_id)
     failed = [r for r in policy_tests(db, draft_id, budget) if not r.passed]
     if failed:
         problems = [Problem(f"policy test '{r.test.name}' fails: " +
@@ -348,11 +421,14 @@ def approve(db: Database, draft_id: int, user: User, comment: str = "", budget: 
         audit(db, user.username, "draft.approve.blocked", "draft", draft_id, f"{len(failed)} policy test(s) fail")
         raise Conflict(f"{len(failed)} policy test(s) fail; the draft cannot be published", problems,
                        message_zh=f"{len(failed)} 个政策测试未通过，不能发布")
-    version = publish(db, draft_files(db, draft_id), user.username, f"draft {draft_id}", draft_id, draft.title)
-    db.execute("update drafts set status = 'approved', decided_by = ?, decided_at = ?, comment = ?, "
-               "published_version = ? where id = ?", [user.username, now(), comment, version.number, draft_id])
-    db.conn.commit()
-    audit(db, user.username, "draft.approve", "draft", draft_id, f"published as version {version.number}", comment)
+    pack = load_files(files)
+    with transaction(db):
+        _transition(db, draft, ("submitted",), "approved", decided_by=user.username, decided_at=now(),
+                    comment=comment)
+        version = publish(db, files, user.username, f"draft {draft_id}", draft_id, draft.title, pack=pack)
+        db.execute("update drafts set published_version = ? where id = ?", [version.number, draft_id])
+        audit(db, user.username, "draft.approve", "draft", draft_id, f"published as version {version.number}",
+              comment)
     return version
 
 
@@ -361,9 +437,45 @@ def reject(db: Database, draft_id: int, user: User, comment: str) -> Draft:
     if not comment.strip():
         raise InvalidInput("a comment is required to reject a draft",
                            [Problem("a comment is required", "驳回须填写意见", path="comment")])
-    _decidable(db, draft_id, user)
-    db.execute("update drafts set status = 'rejected', decided_by = ?, decided_at = ?, comment = ? where id = ?",
-               [user.username, now(), comment.strip(), draft_id])
-    db.conn.commit()
-    audit(db, user.username, "draft.reject", "draft", draft_id, comment.strip(), comment.strip())
+    draft, _ = _decidable(db, draft_id, user)
+    with transaction(db):
+        _transition(db, draft, ("submitted",), "rejected", decided_by=user.username, decided_at=now(),
+                    comment=comment.strip())
+        audit(db, user.username, "draft.reject", "draft", draft_id, comment.strip(), comment.strip())
     return get_draft(db, draft_id)
+
+
+def _transition(db: Database, draft: Draft, before: tuple[str, ...], status: str, **columns: Any) -> None:
+    """Move ``draft`` to ``status`` if it is still in one of ``before`` at the revision it was read at: one
+    guarded UPDATE, so that of concurrent transitions exactly one takes effect; the others are a Conflict
+    naming the draft's current state (the caller's transaction is rolled back)."""
+    sets = ", ".join(f"{name} = ?" for name in ("status", *columns))
+    cursor = db.execute(f"update drafts set {sets} where id = ? and revision = ? and status in "
+                        f"({', '.join('?' * len(before))})",
+                        [status, *columns.values(), draft.id, draft.revision, *before])
+    if cursor.rowcount != 1:
+        raise _state_conflict(get_draft(db, draft.id), "submitted" if status == "submitted" else "decided")
+
+
+def _state_conflict(current: Draft, action: str) -> Conflict:
+    """A Conflict saying where the draft stands now (status, revision, who decided it, the version it became),
+    for an ``action`` ("edited", "submitted" or "decided") it no longer allows."""
+    state = {"status": current.status, "revision": current.revision, "decided_by": current.decided_by,
+             "published_version": current.published_version}
+    said = f"draft {current.id} is {current.status}"
+    said_zh = f"草稿 {current.id} 当前状态为{STATUS_ZH.get(current.status, current.status)}"
+    if current.decided_by and current.status in ("approved", "rejected"):
+        said += f" (decided by {current.decided_by}"
+        said_zh += f"（由 {current.decided_by} 审核"
+        if current.published_version:
+            said += f", published as version {current.published_version}"
+            said_zh += f"，已发布为第 {current.published_version} 版"
+        said, said_zh = said + ")", said_zh + "）"
+    if action == "edited":
+        said, said_zh = said + " and can no longer be edited", said_zh + "，不能再修改"
+    elif action == "decided" and current.status != "submitted":
+        said, said_zh = said + ", not submitted: it cannot be approved or rejected", said_zh + "，未提交审核，不能审核"
+    else:  # still in the right status: changed (or decided and sent back) since it was read
+        said += f" at revision {current.revision}: it changed meanwhile; reload it and try again"
+        said_zh += f"（修订号 {current.revision}），期间已被修改，请刷新后重试"
+    return Conflict(said, [Problem(said, said_zh, path="status", details=state)], message_zh=said_zh)

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,20 @@ def m002_decisions_immutable(db: Database) -> None:
     db.table("batch_jobs").create_index(["owner"])
 
 
+def m003_audit_jurisdiction(db: Database) -> None:
+    """Each audit entry names the jurisdictions it concerns (the acting user's, the object's), so that the log
+    can be read within a jurisdiction; entries written before have none and are read at province level only."""
+    db.execute("ALTER TABLE audit ADD COLUMN jurisdictions TEXT")
+
+
+@migrations()
+def m004_draft_author_jurisdiction(db: Database) -> None:
+    """A draft keeps its author's jurisdiction at creation: who may read it does not move with the account."""
+    db.execute("ALTER TABLE drafts ADD COLUMN author_jurisdiction TEXT")
+    db.execute("UPDATE drafts SET author_jurisdiction = "
+               "(SELECT jurisdiction FROM users WHERE users.username = drafts.author)")
+
+
 @migrations()
 def m005_sign_in_throttle(db: Database) -> None:
     """Failed sign-ins per account and per address, and the server-side sessions (engine/signin.py)."""
@@ -129,26 +144,78 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+@contextlib.contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """One write transaction, its lock taken at once (``BEGIN IMMEDIATE``): a concurrent writer waits for it
+    (up to the connection's busy timeout) instead of failing half-way; everything or nothing is written.
+    Inside an open transaction it is a savepoint of it."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+def _concerned(db: Database, user: str | None, object_type: str, object_id: Any) -> set[str]:
+    """The jurisdictions an audit entry concerns: the acting user's and the object's (a decision's county,
+    a draft's author and changed jurisdictions, an account's jurisdiction, the draft a version came from)."""
+    def one(sql: str, arg: Any) -> Any:
+        row = db.execute(sql, [arg]).fetchone()
+        return row[0] if row else None
+
+    found = {one("select jurisdiction from users where username = ?", user)} if user else set()
+    if object_type == "user":
+        found.add(one("select jurisdiction from users where username = ?", str(object_id)))
+    elif object_type == "decision":
+        found.add(one("select county from decisions where id = ?", object_id))
+    elif object_type in ("draft", "version"):
+        draft_id = object_id if object_type == "draft" else one("select draft_id from versions where number = ?",
+                                                                object_id)
+        row = db.execute("select author_jurisdiction, jurisdictions from drafts where id = ?", [draft_id]).fetchone()
+        if row:
+            found |= {row[0], *json.loads(row[1] or "[]")}
+    return {code for code in found if code}
+
+
 def audit(db: Database, user: str | None, action: str, object_type: str = "", object_id: Any = "",
           summary: str = "", reason: str | None = None, document: str | None = None,
-          details: dict[str, Any] | None = None) -> None:
-    """Append one entry to the audit log: who, when, what, why, and the authorising document."""
+          details: dict[str, Any] | None = None, jurisdictions: Iterable[str] = ()) -> None:
+    """Append one entry to the audit log: who, when, what, why, and the authorising document; with the
+    jurisdictions it concerns (``jurisdictions``, the acting user's and the object's), to read it by scope."""
+    concerned = set(jurisdictions) | _concerned(db, user, object_type, object_id)
     db.table("audit").insert({
         "at": now(), "user": user or "", "action": action, "object_type": object_type,
         "object_id": str(object_id), "summary": summary, "reason": reason, "document": document,
         "details": json.dumps(details or {}, ensure_ascii=False, default=str),
+        "jurisdictions": json.dumps(sorted(concerned)),
     })
 
 
+AUDIT_COLUMNS = "id, at, user, action, object_type, object_id, summary, reason, document, details"
+
+
 def audit_log(db: Database, *, user: str | None = None, action: str | None = None, object_type: str | None = None,
-              object_id: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-    """Audit entries, newest first, optionally filtered."""
+              object_id: str | None = None, limit: int = 200, offset: int = 0, within: Collection[str] | None = None,
+              accounts: bool = False) -> list[dict[str, Any]]:
+    """Audit entries, newest first, optionally filtered; with ``within``, only those concerning one of these
+    jurisdictions (and, with ``accounts``, every entry about an account)."""
     where, args = [], []
     for column, value in (("user", user), ("action", action), ("object_type", object_type),
                           ("object_id", object_id)):
         if value is not None:
             where.append(f"[{column}] = ?")
             args.append(value)
+    if within is not None:
+        codes = sorted(within)
+        scoped = f"exists (select 1 from json_each(audit.jurisdictions) where value in ({', '.join('?' * len(codes))}))"
+        where.append(f"({scoped} or object_type = 'user')" if accounts else scoped)
+        args += codes
     rows = db.table("audit").rows_where(" and ".join(where) or None, args, order_by="id desc", limit=limit,
-                                  offset=offset)
+                                        offset=offset, select=AUDIT_COLUMNS)
     return [dict(r, details=json.loads(r["details"] or "{}")) for r in rows]

@@ -243,3 +243,16 @@ def require(user: User, action: str, pack: RulePack | None = None, jurisdictions
     raise PermissionDenied(f"{action}: {', '.join(outside)} is outside {user.username}'s jurisdiction "
                            f"{user.jurisdiction}",
                            message_zh=f"{'、'.join(outside)} 不在 {user.username} 的管辖范围（{user.jurisdiction}）内")
+
+
+def province_wide(pack: RulePack, user: User) -> bool:
+    """Whether the user's scope is the whole pack: a province-level account (or an administrator of none)."""
+    return user.jurisdiction == pack.root or (user.role == "admin" and user.jurisdiction is None)
+
+
+def audit_scope(pack: RulePack, user: User) -> dict[str, Any]:
+    """What of the audit log ``user`` may read, as ``engine.store.audit_log`` keywords: everything at province
+    level; otherwise the entries concerning their jurisdiction and those below it (older entries, which name
+    no jurisdiction, stay at province level); administrators also read every entry about an account."""
+    within = None if province_wide(pack, user) else [c for c in pack.jurisdictions if in_scope(pack, user, c)]
+    return {"within": within, "accounts": user.role == "admin"}

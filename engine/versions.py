@@ -95,14 +95,15 @@ def by_digest(db: Database, digest: str) -> Version | None:
 
 
 def publish(db: Database, files: dict[str, str], user: str | None, source: str, draft_id: int | None = None,
-            title: str = "") -> Version:
-    """Validate ``files`` as a pack and publish them as the next version (the same content twice is refused)."""
-    pack = load_files(files)
+            title: str = "", pack: RulePack | None = None) -> Version:
+    """Validate ``files`` as a pack (unless given compiled as ``pack``) and publish them as the next version
+    (the same content twice is refused); inside the caller's transaction, if one is open."""
+    pack = pack if pack is not None else load_files(files)
     existing = by_digest(db, pack.digest)
     if existing is not None:
         raise Conflict(f"this content is already published as version {existing.number}",
                        message_zh=f"相同内容已发布为版本 {existing.number}")
-    with db.conn:
+    with db.atomic():
         number = (db.execute("select max(number) from versions").fetchone()[0] or 0) + 1
         db.table("versions").insert({
             "number": number, "digest": pack.digest, "created_at": now(), "created_by": user or "",

@@ -207,7 +207,7 @@ def test_a_county_raises_its_standard_and_the_province_approves_it(api):
 
     assert api.post(f"{url}/submit", "xinhua").get_json()["status"] == "submitted"
     own = api.post(f"{url}/approve", "xinhua", json={"comment": "自己批"})
-    assert own.status_code == 403 and "four-eyes" in own.get_json()["error"]["message"]
+    assert own.status_code == 403 and "may not draft.decide" in own.get_json()["error"]["message"]
 
     diff = api.get(f"/compare?from=1&to=draft:{draft['id']}", "reviewer").get_json()
     [raised] = diff["parameters"]
@@ -254,19 +254,20 @@ def test_a_county_raises_its_standard_and_the_province_approves_it(api):
 
 
 def test_two_concurrent_saves_one_wins_the_other_gets_a_conflict_and_nothing_is_lost(api):
+    """The author saves from two browser tabs at once (nobody else may write into the draft)."""
     draft = api.post("/drafts", "xinhua", json={"title": "并发"}).get_json()
     url = f"/drafts/{draft['id']}/parameters"
-    edits = {"xinhua": {"parameter": "dibao_standard", "value": 4100},
-             "loudi": {"parameter": "medical_annual_cap", "value": 35000}}
+    edits = {"tab 1": {"parameter": "dibao_standard", "value": 4100},
+             "tab 2": {"parameter": "medical_annual_cap", "value": 35000}}
     start, statuses = threading.Barrier(2), {}
 
-    def save(user: str) -> None:
+    def save(tab: str) -> None:
         start.wait()
-        statuses[user] = api.put(url, user, json=edits[user] | {
+        statuses[tab] = api.put(url, "xinhua", json=edits[tab] | {
             "jurisdiction": "431322", "effective": "2019-01-01", "document": "新政发〔2019〕9号",
             "revision": draft["revision"]}).status_code
 
-    threads = [threading.Thread(target=save, args=(user,)) for user in edits]
+    threads = [threading.Thread(target=save, args=(tab,)) for tab in edits]
     for t in threads:
         t.start()
     for t in threads:
@@ -275,16 +276,53 @@ def test_two_concurrent_saves_one_wins_the_other_gets_a_conflict_and_nothing_is_
     winner, loser = sorted(statuses, key=statuses.get)
     held = api.get(f"/drafts/{draft['id']}", "xinhua").get_json()
     assert held["revision"] == draft["revision"] + 1
-    assert [(c["user"], c["parameter"]) for c in held["changes"]] == [(winner, edits[winner]["parameter"])]
+    assert [(c["user"], c["parameter"]) for c in held["changes"]] == [("xinhua", edits[winner]["parameter"])]
     text = api.get(f"/drafts/{draft['id']}/files/{VALUES_FILE}", "xinhua").get_json()["text"]
     assert f"value: {edits[winner]['value']}" in text and f"value: {edits[loser]['value']}" not in text
 
     # the loser reloads and applies the change again: both are kept
-    again = api.put(url, loser, json=edits[loser] | {"jurisdiction": "431322", "effective": "2019-01-01",
-                                                     "document": "新政发〔2019〕9号", "revision": held["revision"]})
+    again = api.put(url, "xinhua", json=edits[loser] | {"jurisdiction": "431322", "effective": "2019-01-01",
+                                                        "document": "新政发〔2019〕9号", "revision": held["revision"]})
     assert again.status_code == 200
     text = api.get(f"/drafts/{draft['id']}/files/{VALUES_FILE}", "xinhua").get_json()["text"]
     assert "value: 4100" in text and "value: 35000" in text
+
+
+def test_of_two_decisions_at_once_exactly_one_wins_and_the_other_is_told_where_the_draft_stands(api):
+    """Approve + approve and approve + reject of the same draft at the same moment, a few times over: one
+    201/200, one 409 whose details give the draft's status as it ended, never a 500."""
+    for round_, (first, second) in enumerate([("approve", "approve"), ("approve", "reject")] * 3):
+        draft = api.post("/drafts", "xinhua", json={"title": f"竞争 {round_}"}).get_json()
+        url = f"/drafts/{draft['id']}"
+        assert api.put(f"{url}/parameters", "xinhua", json={
+            "jurisdiction": "431322", "parameter": "dibao_standard", "effective": "2030-01-01",
+            "value": 5000 + round_, "document": "新政发〔2030〕1号", "revision": 0}).status_code == 200
+        assert api.post(f"{url}/submit", "xinhua").status_code == 200
+        start, answers = threading.Barrier(2), {}
+
+        def decide(side: str, how: str, who: str, url: str = url, start: threading.Barrier = start,
+                   answers: dict[str, Any] = answers) -> None:
+            start.wait()
+            answers[side] = api.post(f"{url}/{how}", who, json={"comment": "同意" if how == "approve" else "退回"})
+
+        threads = [threading.Thread(target=decide, args=("a", first, "reviewer")),
+                   threading.Thread(target=decide, args=("b", second, "loudi_reviewer"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = sorted(r.status_code for r in answers.values())
+        assert statuses in ([201, 409], [200, 409]), statuses
+        final = api.get(url, "reviewer").get_json()
+        [lost] = [r for r in answers.values() if r.status_code == 409]
+        error = lost.get_json()["error"]
+        assert error["code"] == "conflict" and f"is {final['status']} (decided by {final['decided_by']}" in \
+            error["message"]
+        assert {k: error["details"][0][k] for k in ("status", "decided_by", "published_version")} == \
+            {k: final[k] for k in ("status", "decided_by", "published_version")}
+        published = [v["number"] for v in api.get("/versions", "reviewer").get_json()["versions"]
+                     if v["draft_id"] == draft["id"]]
+        assert published == ([final["published_version"]] if final["status"] == "approved" else [])
 
 
 # -- 3. the permission matrix ---------------------------------------------------------------------------
@@ -294,11 +332,13 @@ OFFICERS = {"province", "xinhua", "loudi", "changsha"}
 EVERYONE = set(PEOPLE)
 FOR_XINHUA = {"province", "xinhua", "loudi", "reviewer", "loudi_reviewer", "caseworker"}  # 新化县 is in their scope
 FOR_CHANGSHA = {"province", "changsha", "reviewer", "changsha_reviewer", "changsha_caseworker"}
+OUTSIDE_XINHUA = {"changsha", "changsha_reviewer"}  # 长沙: xinhua's drafts are outside their scope
 _EDIT = {"jurisdiction": "431322", "parameter": "dibao_standard", "effective": "2019-01-01", "value": 4200,
          "document": "新政发〔2019〕9号", "revision": 1}
 _RULES_FILE = "rules/60-review.yaml"
 
-# (action, method, url, body, who may do it) — everyone else gets 403, and nobody gets in without a token
+# (action, method, url, body, who may do it) — everyone else gets 403 (404 where HIDDEN says so: xinhua's drafts
+# do not exist for those outside 新化县's chain), and nobody gets in without a token
 POLICY = [
     ("read the versions", "GET", "/versions", None, EVERYONE),
     ("read a version", "GET", "/versions/1", None, EVERYONE),
@@ -317,18 +357,20 @@ POLICY = [
     ("replay a 新化县 decision", "POST", f"/decisions/{XINHUA_DECISION}/replay", None, FOR_XINHUA),
     ("create a draft", "POST", "/drafts", {"title": "x"}, OFFICERS),
     ("list the drafts", "GET", "/drafts", None, OFFICERS | REVIEWERS),
-    ("read a draft", "GET", f"/drafts/{EDITING_DRAFT}", None, OFFICERS | REVIEWERS),
-    ("read a draft's file", "GET", f"/drafts/{EDITING_DRAFT}/files/{VALUES_FILE}", None, OFFICERS | REVIEWERS),
-    ("set 新化县's standard", "PUT", f"/drafts/{EDITING_DRAFT}/parameters", _EDIT, {"province", "xinhua", "loudi"}),
+    ("read a draft", "GET", f"/drafts/{EDITING_DRAFT}", None, (OFFICERS | REVIEWERS) - OUTSIDE_XINHUA),
+    ("read a draft's file", "GET", f"/drafts/{EDITING_DRAFT}/files/{VALUES_FILE}", None,
+     (OFFICERS | REVIEWERS) - OUTSIDE_XINHUA),
+    ("set 新化县's standard", "PUT", f"/drafts/{EDITING_DRAFT}/parameters", _EDIT, {"xinhua"}),  # its author only
     ("set 长沙县's standard", "PUT", f"/drafts/{EDITING_DRAFT}/parameters",
-     _EDIT | {"jurisdiction": "430121", "value": 6100}, {"province", "changsha"}),
-    ("edit a rules file", "PUT", f"/drafts/{EDITING_DRAFT}/files/{_RULES_FILE}", "RULES_TEXT", PROVINCE),
+     _EDIT | {"jurisdiction": "430121", "value": 6100}, set()),
+    ("edit a rules file", "PUT", f"/drafts/{EDITING_DRAFT}/files/{_RULES_FILE}", "RULES_TEXT", set()),
     ("submit their own draft", "POST", f"/drafts/{EDITING_DRAFT}/submit", None, {"xinhua"}),
     ("approve a 新化县 draft", "POST", f"/drafts/{SUBMITTED_DRAFT}/approve", {"comment": "同意"},
      {"reviewer", "loudi_reviewer"}),
     ("reject a 新化县 draft", "POST", f"/drafts/{SUBMITTED_DRAFT}/reject", {"comment": "请附文件"},
      {"reviewer", "loudi_reviewer"}),
-    ("compare versions", "GET", f"/compare?from=1&to=draft:{SUBMITTED_DRAFT}", None, OFFICERS | REVIEWERS),
+    ("compare with a 新化县 draft", "GET", f"/compare?from=1&to=draft:{SUBMITTED_DRAFT}", None,
+     (OFFICERS | REVIEWERS) - OUTSIDE_XINHUA),
     ("run an impact report", "POST", "/impact",
      {"from": 1, "to": 1, "as_of": "2019-06-30", "synthetic": {"n": 20, "seed": 1}},
      OFFICERS | REVIEWERS),
@@ -338,6 +380,12 @@ POLICY = [
      {"username": "newcomer", "password": "password-2", "role": "caseworker", "jurisdiction": "431322"}, {"admin"}),
     ("issue a token", "POST", "/users/caseworker/tokens", {"label": "roll import"}, {"admin"}),
 ]
+
+
+HIDDEN = {  # the role is checked first: only those whose role may do it learn nothing more than "no such draft"
+    **{action: OUTSIDE_XINHUA for action in ("read a draft", "read a draft's file", "compare with a 新化县 draft")},
+    **{action: {"changsha"} for action in ("set 新化县's standard", "set 长沙县's standard", "submit their own draft")},
+    **{action: {"changsha_reviewer"} for action in ("approve a 新化县 draft", "reject a 新化县 draft")}}
 
 
 def _body(body: Any) -> Any:
@@ -357,7 +405,8 @@ def test_permission_matrix(request, user, action, method, url, body):
     with api.app.app_context():
         data = _body(body)
     response = api.request(method, url, user, json=data)
-    expected = 401 if user is None else (200, 201) if user in allowed else 403
+    expected = 401 if user is None else (200, 201) if user in allowed else 404 if user in HIDDEN.get(action, ()) \
+        else 403
     assert response.status_code in (expected if isinstance(expected, tuple) else (expected,)), \
         f"{user} may {'' if user in allowed else 'not '}{action}: {response.get_json()}"
 
@@ -473,7 +522,7 @@ def test_the_draft_list_shows_the_drafts_that_concern_the_caller(api):
         assert [d["id"] for d in api.get("/drafts", user).get_json()["drafts"]] == both, user
     for user in ("changsha", "changsha_reviewer"):
         assert api.get("/drafts", user).get_json()["drafts"] == [], user
-        assert [d["id"] for d in api.get("/drafts?all=true", user).get_json()["drafts"]] == both, user
+        assert api.get("/drafts?all=true", user).get_json()["drafts"] == [], user  # all: still within the scope
     assert [d["id"] for d in api.get("/drafts?status=submitted", "loudi").get_json()["drafts"]] == [SUBMITTED_DRAFT]
 
 

@@ -236,7 +236,8 @@ def test_review_workflow_from_county_edit_to_version_two(app, sign_in):
     assert "待审核" in queue and f'href="/drafts/{draft_id}"' in queue
     outsider = sign_in("changsha_reviewer")
     assert f'href="/drafts/{draft_id}"' not in outsider.get("/drafts/").text
-    assert outsider.post(f"/drafts/{draft_id}/approve").status_code == 403
+    assert outsider.post(f"/drafts/{draft_id}/approve").status_code == 404  # outside 长沙市: as if it did not exist
+    assert outsider.get(f"/drafts/{draft_id}").status_code == 404
 
     detail = reviewer.get(f"/drafts/{draft_id}").text
     row = re.search(r"<tr>\s*<td>新化县（431322）</td>.*?</tr>", detail, re.S)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 from conftest import HUNAN
 
 from engine import decisions, drafts, users, versions
-from engine.errors import Conflict, InvalidInput, PermissionDenied
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.evaluate import evaluate
 from engine.store import audit_log, open_db
 
@@ -116,9 +117,9 @@ def test_four_eyes_scope_and_publishing(db, people):
     with pytest.raises(Conflict, match="not submitted"):
         drafts.approve(db, draft.id, people["reviewer"])
     drafts.submit(db, draft.id, people["xinhua"])
-    with pytest.raises(PermissionDenied, match="four-eyes"):
+    with pytest.raises(PermissionDenied, match="may not draft.decide"):  # the role first (four eyes: below)
         drafts.approve(db, draft.id, people["xinhua"])
-    with pytest.raises(PermissionDenied, match="outside changsha_reviewer's jurisdiction"):
+    with pytest.raises(NotFound, match="no draft"):  # outside 长沙市: as if it did not exist
         drafts.approve(db, draft.id, people["changsha_reviewer"])
     with pytest.raises(PermissionDenied):
         drafts.approve(db, draft.id, people["province"])  # officers do not approve
@@ -155,7 +156,7 @@ def test_failing_policy_tests_block_publishing(db, people):
         drafts.approve(db, draft.id, people["reviewer"])
     assert versions.get_version(db).number == 1
     assert drafts.get_draft(db, draft.id).status == "submitted"
-    with pytest.raises(PermissionDenied):  # a city reviewer has no scope over a provincial change
+    with pytest.raises(NotFound):  # a city reviewer does not even see a provincial change
         drafts.approve(db, draft.id, people["loudi_reviewer"])
 
 
@@ -206,3 +207,177 @@ def test_the_audit_log_records_every_step_and_cannot_be_changed(db, people):
     for sql in ("update audit set user = 'x'", "delete from audit"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(sql)
+
+
+# -- ownership, read scope and the guarded transitions (issue 12: A1, A2, E1) ----------------------
+
+
+def test_only_the_author_writes_into_a_draft(db, people):
+    draft = _set(db, drafts.create_draft(db, people["xinhua"], "新化县"), people["xinhua"], 4100)
+    for other in ("loudi", "province"):  # both have 新化县 in their scope, neither wrote the draft
+        with pytest.raises(PermissionDenied, match=r"only the author \(xinhua\)"):
+            _set(db, draft, people[other], 4200)
+    with pytest.raises(PermissionDenied, match="only the author"):
+        drafts.set_rule_file(db, draft.id, people["province"], path="rules/x.yaml", text="kind: rules",
+                             revision=draft.revision)
+    with pytest.raises(NotFound, match=f"no draft {draft.id}"):  # 长沙县 does not even see it
+        _set(db, draft, people["changsha"], 4200)
+    with pytest.raises(PermissionDenied, match="only the author"):
+        drafts.submit(db, draft.id, people["loudi"])
+    assert [c["user"] for c in drafts.draft_changes(db, draft.id)] == ["xinhua"]
+    assert drafts.get_draft(db, draft.id).revision == 1
+
+
+def test_who_reads_a_draft(db, people):
+    """The author, the province, and those whose scope holds the author's jurisdiction or a changed one."""
+    county = _set(db, drafts.create_draft(db, people["xinhua"], "新化县"), people["xinhua"], 4100)
+    empty = drafts.create_draft(db, people["xinhua"], "还没有修改")  # no change yet: the author's jurisdiction
+    by_city = _set(db, drafts.create_draft(db, people["loudi"], "娄底市"), people["loudi"], 4100)
+    provincial = drafts.create_draft(db, people["province"], "全省")
+    readers = {name: {d.id for d in drafts.readable_drafts(db, user)} for name, user in people.items()}
+    assert readers == {
+        "province": {county.id, empty.id, by_city.id, provincial.id}, "reviewer": {county.id, empty.id, by_city.id,
+                                                                                   provincial.id},
+        "xinhua": {county.id, empty.id, by_city.id},  # 娄底市's draft changes 新化县
+        "loudi": {county.id, empty.id, by_city.id}, "loudi_reviewer": {county.id, empty.id, by_city.id},
+        "changsha": set(), "changsha_reviewer": set(), "caseworker": set(), "admin": set()}
+    with pytest.raises(NotFound, match=f"no draft {county.id}"):
+        drafts.open_draft(db, people["changsha_reviewer"], county.id)
+    with pytest.raises(NotFound, match=f"no draft {provincial.id}"):
+        drafts.open_draft(db, people["loudi"], provincial.id)
+    with pytest.raises(PermissionDenied):
+        drafts.open_draft(db, people["caseworker"], county.id)
+    # the author's jurisdiction is the one at creation: moving the account does not move the draft
+    users.set_role(db, "admin", "xinhua", "local_officer", "430121", versions.pack_of(db)[1])
+    assert empty.id in {d.id for d in drafts.readable_drafts(db, people["loudi_reviewer"])}
+    assert empty.id not in {d.id for d in drafts.readable_drafts(db, people["changsha_reviewer"])}
+
+
+def test_four_eyes_survives_a_role_change(db, people):
+    """Whoever wrote any change in a draft cannot decide it, whatever role they hold now."""
+    pack = versions.pack_of(db)[1]
+    draft = _set(db, drafts.create_draft(db, people["xinhua"], "x"), people["xinhua"], 4100)
+    # a change by loudi, as written before edits were the author's alone
+    db.table("draft_changes").insert({"draft_id": draft.id, "at": "2019-01-01T00:00:00+00:00", "user": "loudi",
+                                      "kind": "parameter", "jurisdiction": "431322", "parameter": "medical_annual_cap"})
+    drafts.submit(db, draft.id, people["xinhua"])
+    loudi = users.set_role(db, "admin", "loudi", "reviewer", "431300", pack)
+    xinhua = users.set_role(db, "admin", "xinhua", "reviewer", "431300", pack)
+    for who in (loudi, xinhua):
+        assert not drafts.may_decide(db, pack, who, drafts.get_draft(db, draft.id))
+        with pytest.raises(PermissionDenied, match="four-eyes"):
+            drafts.approve(db, draft.id, who, "同意")
+        with pytest.raises(PermissionDenied, match="four-eyes"):
+            drafts.reject(db, draft.id, who, "退回")
+    assert drafts.may_decide(db, pack, people["loudi_reviewer"], drafts.get_draft(db, draft.id))
+    assert drafts.approve(db, draft.id, people["loudi_reviewer"]).number == 2
+
+
+def test_the_audit_log_is_read_within_the_readers_scope(db, people):
+    pack = versions.pack_of(db)[1]
+    mine = _set(db, drafts.create_draft(db, people["xinhua"], "新化县"), people["xinhua"], 4100)
+    drafts.submit(db, mine.id, people["xinhua"])
+    drafts.approve(db, mine.id, people["loudi_reviewer"], "同意")
+    theirs = drafts.create_draft(db, people["changsha"], "长沙县")
+    provincial = drafts.create_draft(db, people["province"], "全省")
+    decision = decisions.record(db, evaluate(pack, HOUSEHOLD, "2019-06-01", version=1), HOUSEHOLD, "reviewer")
+    # an entry written before m003 names no jurisdiction
+    db.table("audit").insert({"at": "2019-01-01T00:00:00+00:00", "user": "old", "action": "draft.create",
+                              "object_type": "draft", "object_id": "99", "details": "{}"})
+
+    def seen(name: str) -> set[tuple[str, str, str]]:
+        return {(e["object_type"], e["object_id"], e["action"])
+                for e in audit_log(db, limit=1000, **users.audit_scope(pack, people[name]))}
+
+    everything = seen("reviewer")
+    assert {("draft", "99", "draft.create"), ("draft", str(provincial.id), "draft.create"),
+            ("draft", str(theirs.id), "draft.create"), ("version", "2", "publish")} <= everything
+    assert everything == {(e["object_type"], e["object_id"], e["action"]) for e in audit_log(db, limit=1000)}
+    city = seen("loudi_reviewer")
+    assert {("draft", str(mine.id), "draft.save"), ("draft", str(mine.id), "draft.approve"),
+            ("version", "2", "publish"), ("decision", str(decision), "evaluate"),  # a 新化县 household
+            ("user", "xinhua", "user.create"), ("user", "loudi_reviewer", "user.create")} <= city
+    hidden = {("draft", str(theirs.id)), ("draft", str(provincial.id)), ("draft", "99"), ("user", "changsha"),
+              ("user", "province")}
+    assert not {e for e in city if e[:2] in hidden}
+    assert ("draft", str(theirs.id), "draft.create") in seen("changsha_reviewer")
+    assert ("draft", str(mine.id), "draft.create") not in seen("changsha_reviewer")
+    admin = seen("admin")  # an administrator of no jurisdiction reads the whole log, accounts included
+    assert admin == everything
+    assert "jurisdictions" not in audit_log(db, limit=1)[0]  # the stored column is not part of an entry
+
+
+def _race(path, people, first, second, times):
+    """Decide ``times`` submitted drafts, each by ``first`` and ``second`` at once on two connections of the
+    database file: the outcome of each side per draft ('ok' or the exception)."""
+    import threading
+
+    setup = open_db(path)
+    _, pack = versions.pack_of(setup)
+    base = versions.version_files(setup, 1)
+    ids = []
+    for i in range(times):  # submitted drafts written directly (each publishes different content)
+        _, files = drafts.with_value(base, pack, "431322", "dibao_standard",
+                                     {"from": "2019-01-01", "value": 4001 + i + 100 * len(ids), "document": "d"})
+        ids.append(setup.table("drafts").insert({
+            "base_version": 1, "title": f"race {i}", "status": "submitted", "author": "xinhua",
+            "author_jurisdiction": "431322", "revision": 1, "files": json.dumps(files, ensure_ascii=False),
+            "jurisdictions": '["431322"]', "created_at": "t", "updated_at": "t", "submitted_at": "t"}).last_pk)
+    setup.conn.close()
+    outcomes = []
+    for draft_id in ids:
+        start, results = threading.Barrier(2), {}
+
+        def decide(side, how, who, draft_id=draft_id, start=start, results=results):
+            db = open_db(path)
+            try:
+                start.wait()
+                if how == "approve":
+                    drafts.approve(db, draft_id, people[who], "同意")
+                else:
+                    drafts.reject(db, draft_id, people[who], "退回")
+                results[side] = "ok"
+            except Exception as exc:  # noqa: BLE001 - the test looks at what was raised
+                results[side] = exc
+            finally:
+                db.conn.close()
+
+        threads = [threading.Thread(target=decide, args=(side, *how)) for side, how in (("a", first), ("b", second))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        outcomes.append((draft_id, results["a"], results["b"]))
+    return outcomes
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (("approve", "reviewer"), ("approve", "loudi_reviewer")),
+    (("approve", "reviewer"), ("reject", "loudi_reviewer")),
+    (("reject", "reviewer"), ("approve", "loudi_reviewer")),
+])
+def test_of_two_decisions_at_once_exactly_one_wins(tmp_path, first, second):
+    path = tmp_path / "race.db"
+    setup = open_db(path)
+    versions.import_folder(setup, HUNAN, "test")
+    _, pack = versions.pack_of(setup)
+    people = {name: users.add_user(setup, "test", name, "password-1", "reviewer", code, pack=pack)
+              for name, code in (("reviewer", "430000"), ("loudi_reviewer", "431300"))}
+    users.add_user(setup, "test", "xinhua", "password-1", "local_officer", "431322", pack=pack)
+    setup.conn.close()
+    outcomes = _race(path, people, first, second, times=6)
+    db = open_db(path)
+    for draft_id, a, b in outcomes:
+        assert sorted([a == "ok", b == "ok"]) == [False, True], (a, b)  # exactly one winner
+        loser = a if b == "ok" else b
+        assert isinstance(loser, Conflict), repr(loser)  # never a database error (a 500 in the API)
+        final = drafts.get_draft(db, draft_id)
+        assert final.status in ("approved", "rejected")
+        assert loser.problems[0].details == {"status": final.status, "revision": final.revision,
+                                             "decided_by": final.decided_by,
+                                             "published_version": final.published_version}
+        assert f"draft {draft_id} is {final.status} (decided by {final.decided_by}" in loser.message
+        published = [v for v in versions.list_versions(db) if v.draft_id == draft_id]
+        assert [v.number for v in published] == ([final.published_version] if final.status == "approved" else [])
+        decided = [e["action"] for e in audit_log(db, object_type="draft", object_id=str(draft_id))]
+        assert decided == [{"approved": "draft.approve", "rejected": "draft.reject"}[final.status]]

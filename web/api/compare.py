@@ -30,8 +30,7 @@ def _pack(ref: Any, field: str) -> tuple[dict[str, Any], RulePack]:
         version, pack = versions.pack_of(db, number)
         return {"version": version.number, "digest": version.digest}, pack
     if draft_id is not None:
-        require(current_user(), "draft.read")
-        draft = drafts.get_draft(db, draft_id)
+        draft = drafts.open_draft(db, current_user(), draft_id)
         pack = drafts.draft_pack(db, draft.id)
         return {"draft": draft.id, "digest": pack.digest}, pack
     raise InvalidInput(f"{field}: {quoted(text)} is neither a version number (e.g. 1) nor a draft (e.g. draft:5)",

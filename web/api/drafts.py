@@ -1,4 +1,6 @@
-"""``/drafts``: edit a copy of a version, then submit, approve (publish) or reject it — four eyes."""
+"""``/drafts``: edit a copy of a version, then submit, approve (publish) or reject it — four eyes.
+
+A draft outside the caller's scope answers 404, like one that does not exist (``engine.drafts.open_draft``)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from typing import Any
 
 from flask import request
 
-from engine import drafts, versions
+from engine import drafts
 from engine.errors import NotFound
 from engine.users import require
 
@@ -17,7 +19,7 @@ from . import body, bp, current_user
 
 def _detail(draft_id: int) -> dict[str, Any]:
     db = get_db()
-    draft = drafts.get_draft(db, draft_id)
+    draft = drafts.open_draft(db, current_user(), draft_id)
     files = drafts.draft_files(db, draft_id)
     return draft.to_dict() | {"changes": drafts.draft_changes(db, draft_id),
                               "files": [{"path": p, "bytes": len(t.encode())} for p, t in sorted(files.items())]}
@@ -33,28 +35,25 @@ def create_draft() -> tuple[dict[str, Any], int]:
 
 @bp.get("/drafts")
 def list_drafts() -> dict[str, Any]:
-    """Drafts, newest first: the caller's own and those touching their jurisdiction (every draft with
-    ``?all=true``); ``?status=editing|submitted|approved|rejected``."""
+    """Drafts the caller may read, newest first: their own, and those of or changing their jurisdiction and
+    below (all at province level); ``?status=editing|submitted|approved|rejected``. ``?all=true`` is accepted
+    and lists the same: nobody lists drafts beyond their scope."""
     user = current_user()
     require(user, "draft.read")
-    found = drafts.list_drafts(get_db(), request.args.get("status") or None)
-    if request.args.get("all", "").lower() not in ("true", "1", "yes"):
-        pack = versions.pack_of(get_db())[1]
-        found = [d for d in found if drafts.concerns(user, d, pack)]
+    found = drafts.readable_drafts(get_db(), user, request.args.get("status") or None)
     return {"drafts": [d.to_dict() for d in found]}
 
 
 @bp.get("/drafts/<int:draft_id>")
 def get_draft(draft_id: int) -> dict[str, Any]:
     """A draft: its status and revision, the jurisdictions it changes, every recorded change, its files."""
-    require(current_user(), "draft.read")
     return _detail(draft_id)
 
 
 @bp.get("/drafts/<int:draft_id>/files/<path:path>")
 def draft_file(draft_id: int, path: str) -> dict[str, Any]:
     """The YAML text of one file of a draft."""
-    require(current_user(), "draft.read")
+    drafts.open_draft(get_db(), current_user(), draft_id)
     files = drafts.draft_files(get_db(), draft_id)
     if path not in files:
         raise NotFound(f"draft {draft_id} has no file {path!r}", message_zh=f"草稿 {draft_id} 中没有文件 {path}")

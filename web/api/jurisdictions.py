@@ -24,8 +24,7 @@ def _source() -> tuple[dict[str, Any], RulePack]:
     db = get_db()
     draft_id = arg_int("draft", minimum=1)
     if draft_id is not None:
-        require(current_user(), "draft.read")
-        drafts.get_draft(db, draft_id)
+        drafts.open_draft(db, current_user(), draft_id)
         return {"draft": draft_id}, drafts.draft_pack(db, draft_id)
     version, pack = versions.pack_of(db, arg_int("version", minimum=1))
     return {"version": version.number}, pack

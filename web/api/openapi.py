@@ -400,11 +400,11 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
         "/drafts": {
             "post": _op("drafts", "Create a draft from a version", (201, "DraftDetail"), "403 404 422",
                         request="DraftCreate"),
-            "get": _op("drafts", "Drafts, newest first: the caller's own and those touching their jurisdiction",
-                       (200, "Drafts"), "403",
+            "get": _op("drafts", "Drafts the caller may read, newest first: their own, and those of or changing "
+                                 "their jurisdiction and below (all at province level)", (200, "Drafts"), "403",
                        params=(_query("status", "editing, submitted, approved or rejected",
                                       {"enum": ["editing", "submitted", "approved", "rejected"]}),
-                               _query("all", "true: every draft, not only those concerning the caller",
+                               _query("all", "accepted, lists the same drafts: none beyond the caller's scope",
                                       {"type": "string", "maxLength": 5})))},
         "/drafts/{draft_id}": {"get": _op("drafts", "A draft with its changes", (200, "DraftDetail"), "403 404",
                                     params=(ID,))},
@@ -422,8 +422,10 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
         "/drafts/{draft_id}/approve": {"post": _op(
             "drafts", "Approve a submitted draft: publish it as the next version", (201, "Version"),
             "400 403 404 409 422 503", request="Approval", params=(ID,),
-            description="Not by its author; the reviewer needs scope over every jurisdiction it changes; its "
-                        "policy tests must pass (409 otherwise).")},
+            description="Not by its author nor by anyone who wrote a change in it; the reviewer needs scope over "
+                        "every jurisdiction it changes; its policy tests must pass (409 otherwise). Of two "
+                        "decisions at once one wins; the other is a 409 whose details give the draft's status, "
+                        "decided_by and published_version.")},
         "/drafts/{draft_id}/reject": {"post": _op("drafts", "Reject a submitted draft with a comment",
                                             (200, "DraftDetail"), "400 403 404 409 422", request="Rejection",
                                             params=(ID,))},

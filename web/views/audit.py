@@ -1,4 +1,5 @@
-"""The audit log: every action, newest first, filtered by user, action and object, in readable words."""
+"""The audit log: every action, newest first, filtered by user, action and object, in readable words; as far
+as the reader's scope reaches (``engine.users.audit_scope``: all at province level)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from engine.inputs import id_number
 from engine.store import audit_log
+from engine.users import audit_scope
+from engine.versions import pack_of
 
 from ..auth import permission_required
 from ..db import get_db
@@ -62,7 +65,9 @@ def index() -> Any:
     filters = {key: (request.args.get(key) or "").strip() or None
                for key in ("user", "action", "object_type", "object_id")}
     page = max(request.args.get("page", 1, type=id_number) or 1, 1)
-    entries = audit_log(get_db(), **filters, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    scope = audit_scope(pack_of(get_db())[1], g.user)
+    entries = audit_log(get_db(), **filters, limit=PAGE + 1, offset=(page - 1) * PAGE, within=scope["within"],
+                        accounts=scope["accounts"])
     more = len(entries) > PAGE
     known = dict(ACTIONS)
     if filters["action"] and filters["action"] not in known:

@@ -25,7 +25,8 @@ def index() -> Any:
     except NotFound:
         latest = None
     waiting = []
-    if can(g.user, "draft.decide"):
-        waiting = drafts.list_drafts(db, "submitted")
+    if can(g.user, "draft.decide") and latest is not None:
+        waiting = [d for d in drafts.readable_drafts(db, g.user, "submitted")
+                   if drafts.may_decide(db, versions.pack_of(db, d.base_version)[1], g.user, d)]
     mine = [d for d in drafts.list_drafts(db) if d.author == g.user.username] if can(g.user, "draft.create") else []
     return render_template("home.html", latest=latest, waiting=waiting, mine=mine, role=ROLES[g.user.role])

@@ -24,7 +24,7 @@ from engine.users import in_scope
 from ..auth import permission_required
 from ..db import get_db
 from ..pages import text
-from .drafts import display, load_draft, localized, refusal_page, refuse, stamp
+from .drafts import display, is_author, load_draft, localized, refusal_page, refuse, stamp
 
 bp = Blueprint("parameters", __name__, url_prefix="/parameters")
 bp.register_error_handler(DoudiError, refusal_page)
@@ -119,11 +119,9 @@ def _jurisdiction(pack: RulePack, code: str) -> Jurisdiction:
     return j
 
 
-def _my_drafts(pack: RulePack) -> list[drafts.Draft]:
-    """Drafts the user can work in: their own, and others' whose changes all lie in their scope."""
-    return [d for d in drafts.list_drafts(get_db()) if d.status in drafts.EDITABLE and (
-        d.author == g.user.username
-        or d.jurisdictions and all(in_scope(pack, g.user, j) for j in d.jurisdictions))]
+def _my_drafts() -> list[drafts.Draft]:
+    """Drafts the user can work in: their own that can still be edited (nobody writes into another's draft)."""
+    return [d for d in drafts.list_drafts(get_db()) if d.status in drafts.EDITABLE and d.author == g.user.username]
 
 
 def _date(raw: str | None) -> dt.date:
@@ -177,12 +175,12 @@ def _page(code: str | None, draft_id: int | None, typed: dict[str, Any] | None =
         base = versions.pack_of(db, draft.base_version)[1]
         changed = {c.parameter for c in diff_packs(base, pack).parameters if c.jurisdiction == j.code}
     rows = [_row(pack, index, p, j, on) for p in pack.parameters.values() if j.level in p.set_by]
-    choices = _my_drafts(latest)
+    choices = _my_drafts()
     if draft and draft not in choices:
         choices.insert(0, draft)
     return render_template(
         "parameters/index.html", j=j, pack=pack, rows=rows, on=on, draft=draft, version=version,
-        editable=bool(draft and draft.status in drafts.EDITABLE), changed=changed, drafts=choices,
+        editable=bool(draft and draft.status in drafts.EDITABLE and is_author(draft)), changed=changed, drafts=choices,
         scope=_scope(latest), typed=typed or {}, errors=errors or {}, display=display, stamp=stamp), status
 
 
@@ -214,6 +212,8 @@ def save() -> Any:
     if not draft_id:
         abort(400, _("Choose or create a draft first."))
     draft = load_draft(draft_id)
+    if not is_author(draft):
+        abort(403, _("Only the author of draft #%(id)s (%(author)s) can edit it.", id=draft.id, author=draft.author))
     pack = versions.pack_of(get_db(), draft.base_version)[1]
     _jurisdiction(pack, code)
     param = pack.parameters.get(name)
@@ -271,6 +271,7 @@ def check() -> Any:
     draft_ref = str(data.get("draft") or "")
     try:
         if whole_number(draft_ref) is not None:
+            drafts.open_draft(db, g.user, int(draft_ref))
             pack = drafts.draft_pack(db, int(draft_ref))
             files = drafts.draft_files(db, int(draft_ref))
         else:

@@ -16,7 +16,7 @@ from engine.users import can
 
 from ..auth import permission_required
 from ..db import get_db
-from .drafts import load_draft, localized, refusal_page, refuse
+from .drafts import is_author, load_draft, localized, refusal_page, refuse
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
 bp.register_error_handler(DoudiError, refusal_page)
@@ -52,6 +52,7 @@ def _programmes(pack: RulePack) -> list[dict[str, Any]]:
 
 
 def _editable_drafts() -> list[drafts.Draft]:
+    """The user's own drafts that can still be edited (nobody writes into another's draft)."""
     return [d for d in drafts.list_drafts(get_db()) if d.status in drafts.EDITABLE and d.author == g.user.username]
 
 
@@ -86,7 +87,7 @@ def start_edit() -> Any:
     path = request.form.get("path", "")
     choice = request.form.get("draft", "new")
     if whole_number(choice) is not None:
-        draft_id = int(choice)
+        draft_id = load_draft(int(choice)).id
     else:
         try:
             draft_id = drafts.create_draft(get_db(), g.user, (request.form.get("title") or "").strip()).id
@@ -105,7 +106,7 @@ def _edit_page(draft: drafts.Draft, path: str, text: str, typed: dict[str, str],
     bad_lines = {p["line"] for p in shown if p["here"] and p["line"]}
     return render_template("rules/edit.html", draft=draft, path=path, text=text, lines=text.splitlines(),
                            typed=typed, problems=shown, bad_lines=bad_lines,
-                           editable=draft.status in drafts.EDITABLE), status
+                           editable=draft.status in drafts.EDITABLE and is_author(draft)), status
 
 
 @bp.route("/draft/<int:draft_id>/<path:path>", methods=["GET", "POST"])

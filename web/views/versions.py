@@ -24,7 +24,7 @@ from ..auth import permission_required
 from ..charts import bars
 from ..db import get_db
 from .batch import display_name, unreadable_roll
-from .drafts import concerns_me, display, refusal_page, refuse, signed, stamp
+from .drafts import display, refusal_page, refuse, signed, stamp
 
 bp = Blueprint("versions", __name__, url_prefix="/versions")
 bp.register_error_handler(DoudiError, refusal_page)
@@ -32,12 +32,9 @@ bp.register_error_handler(DoudiError, refusal_page)
 DEFAULT_HOUSEHOLDS = 5000
 
 
-def _comparable_drafts(pack: RulePack) -> list[drafts.Draft]:
-    """Drafts not yet published that the user may compare: their own and those concerning their scope."""
-    if not can(g.user, "draft.read"):
-        return []
-    return [d for d in drafts.list_drafts(get_db()) if d.status != "approved"
-            and (d.author == g.user.username or concerns_me(d, pack))]
+def _comparable_drafts() -> list[drafts.Draft]:
+    """Drafts not yet published that the user may compare: those they may read."""
+    return [d for d in drafts.readable_drafts(get_db(), g.user) if d.status != "approved"]
 
 
 def _pack(ref: str, field: str) -> tuple[str, RulePack, Any]:
@@ -50,7 +47,7 @@ def _pack(ref: str, field: str) -> tuple[str, RulePack, Any]:
         if ref.startswith("draft:") and whole_number(ref[6:]) is not None:
             if not can(g.user, "draft.read"):
                 abort(403, _("Your role may not open this page."))
-            draft = drafts.get_draft(db, int(ref[6:]))
+            draft = drafts.open_draft(db, g.user, int(ref[6:]))
             return _("draft #%(id)s", id=draft.id), drafts.draft_pack(db, draft.id), draft
     except DoudiError as exc:
         refuse(exc)
@@ -63,9 +60,8 @@ def _pack(ref: str, field: str) -> tuple[str, RulePack, Any]:
 def index() -> Any:
     items = list(reversed(versions.list_versions(get_db())))
     latest = items[0].number if items else 1
-    pack = versions.pack_of(get_db())[1]
     return render_template("versions/index.html", items=items, stamp=stamp, may_compare=can(g.user, "compare"),
-                           drafts=_comparable_drafts(pack), default_from=max(latest - 1, 1), default_to=latest,
+                           drafts=_comparable_drafts(), default_from=max(latest - 1, 1), default_to=latest,
                            today=dt.date.today(), households=DEFAULT_HOUSEHOLDS)
 
 
@@ -121,7 +117,7 @@ def compare() -> Any:
         "versions/compare.html", refs=refs, old_label=old_label, new_label=new_label, diff=diff, report=report,
         charts=charts, on=on, n=n, seed=seed, display=display, signed=signed, old=old, new=new, roll=roll,
         roll_error=roll_error, limit=limit,
-        versions=list(reversed(versions.list_versions(get_db()))), drafts=_comparable_drafts(new),
+        versions=list(reversed(versions.list_versions(get_db()))), drafts=_comparable_drafts(),
         names={**{j.code: j.name for j in old.jurisdictions.values()},
                **{j.code: j.name for j in new.jurisdictions.values()}}), 422 if roll_error else 200
 

@@ -88,6 +88,7 @@ def m002_decisions_immutable(db: Database) -> None:
     db.table("batch_jobs").create_index(["owner"])
 
 
+@migrations()
 def m003_audit_jurisdiction(db: Database) -> None:
     """Each audit entry names the jurisdictions it concerns (the acting user's, the object's), so that the log
     can be read within a jurisdiction; entries written before have none and are read at province level only."""

@@ -43,6 +43,8 @@ from typing import Any
 import durable_rules_engine as _core
 import orjson
 
+from .errors import EvaluationError
+
 _LOCK = threading.RLock()
 _SIDS = itertools.count(1)
 _CACHE: OrderedDict[str, _Ruleset] = OrderedDict()
@@ -64,8 +66,9 @@ def _json(facts: list[dict[str, Any]]) -> str:
         return json.dumps(facts, ensure_ascii=False)
 
 
-class DurableError(RuntimeError):
-    """durable-rules refused a ruleset or a fact."""
+class DurableError(EvaluationError):
+    """durable-rules refused a ruleset or a fact: an evaluation error the caller reports like any other (the
+    API's 422 ``evaluation_failed``, the CLI's exit status), never an internal error."""
 
 
 class _Ruleset:

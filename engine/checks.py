@@ -234,22 +234,21 @@ def _breach(pack: RulePack, param: Parameter, op: str, bound: Bound, j: Any, key
     span = f"{start.isoformat()} – {end.isoformat() if end else 'onwards'}"
     span_zh = f"{start.isoformat()} 至 {end.isoformat() if end else '今后'}"
     if bound.parameter is None:
-        limit_en, limit_zh = limit_shown, limit_shown
+        limit_en, limit_zh = limit_shown, f" {limit_shown}"
     else:
         keyed = key is not None and pack.parameters[bound.parameter].type == "map"
         other = bound.parameter + (f"[{key}]" if keyed else "")
         limit_en = f"{other} {limit_shown} of {whose.code} {whose.name}"
-        limit_zh = f"{whose.name}的{_label(pack, bound.parameter)} {limit_shown}"
+        limit_zh = f"{whose.name}的{pack.parameters[bound.parameter].label.zh}（{other}） {limit_shown}"
+    label_zh = f"{param.label.zh}（{name}）"
     if op == "==":
         message = (f"{j.code} {j.name}, {param.label.en}: {name} {word} {limit_shown}, not {shown}, "
                    f"from {span} ({bound.reference})")
-        message_zh = (f"{j.code} {j.name}：{span_zh} 的{_label(pack, param.name)}为 {shown}，{word_zh} {limit_shown}"
-                      f"（{bound.reference}）")
+        message_zh = f"{j.code} {j.name}：{span_zh} 的{label_zh}为 {shown}，{word_zh} {limit_shown}（{bound.reference}）"
     else:
         message = (f"{j.code} {j.name}, {param.label.en}: {name} {shown} from {span} {word} {limit_en} "
                    f"({bound.reference})")
-        message_zh = (f"{j.code} {j.name}：{span_zh} 的{_label(pack, param.name)}"
-                      f"{f'（{key}）' if key is not None else ''}为 {shown}，{word_zh}{limit_zh}（{bound.reference}）")
+        message_zh = f"{j.code} {j.name}：{span_zh} 的{label_zh}为 {shown}，{word_zh}{limit_zh}（{bound.reference}）"
     details = {"jurisdiction": j.code, "parameter": param.name, "start": start.isoformat(),
                "end": end.isoformat() if end else None, "value": shown, "bound": limit_shown,
                "bound_parameter": bound.parameter, "reference": bound.reference,
@@ -309,11 +308,10 @@ def check_warnings(pack: RulePack) -> list[Problem]:
             name = v.parameter + (f"[{key}]" if key is not None else "")
             word, word_zh = ("more than twice", "超过") if new > old else ("less than half", "不到")
             times_zh = "的两倍" if new > old else "的一半"
-            found.append(Problem(
+            found.append(Problem(  # named like a breach, so that the editor and the API show both alike
                 f"{j.code} {j.name}, {param.label.en}: {name} {_shown(new)} from {v.start.isoformat()} is {word} "
                 f"the value in force before it, {_shown(old)}; check it is not a typo ({param.reference})",
-                f"{j.code} {j.name}：{v.start.isoformat()} 起的{_label(pack, v.parameter)}"
-                f"{f'（{key}）' if key is not None else ''}为 {_shown(new)}，{word_zh}此前取值 {_shown(old)}{times_zh}，"
+                f"{j.code} {j.name}：{v.start.isoformat()} 起的{param.label.zh}（{name}）为 {_shown(new)}，{word_zh}此前取值 {_shown(old)} {times_zh}，"
                 f"请确认不是录入错误（{param.reference}）",
                 file=v.file, line=v.line, path=f"values.{v.parameter}",
                 details={"jurisdiction": j.code, "parameter": v.parameter, "start": v.start.isoformat(),

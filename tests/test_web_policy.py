@@ -177,7 +177,7 @@ def test_live_check_validates_without_saving(app, sign_in):
     assert "3960" in low["problems"][0]["message"] and FLOOR in low["problems"][0]["message"]
     assert "低于" in low["problems"][0]["message"]
     good = client.post("/parameters/check", json=edit | {"value": "4100"}).get_json()
-    assert good == {"ok": True, "problems": [], "message": "符合各项标准，可以保存。"}
+    assert good == {"ok": True, "problems": [], "warnings": [], "message": "符合各项标准，可以保存。"}
     blank = client.post("/parameters/check", json=edit | {"value": "4100", "document": " "}).get_json()
     assert [p["field"] for p in blank["problems"]] == ["document"]
     bad_date = client.post("/parameters/check", json=edit | {"value": "4100", "effective": "2019-13-01"}).get_json()

@@ -293,8 +293,10 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
     tests: list[PolicyTest] = []
     for name, doc in by_kind["tests"]:
         for t in doc["tests"]:
-            tests.append(PolicyTest(t["name"], dt.date.fromisoformat(t["as_of"]), _plain(t["household"]),
-                                    _plain(t.get("expect")), t.get("expect_error"), name, t.line))
+            edit = _plain(t.get("edit"))  # a limit test has no household; its date is the value's
+            tests.append(PolicyTest(t["name"], dt.date.fromisoformat(edit["from"] if edit else t["as_of"]),
+                                    _plain(t.get("household", {})), _plain(t.get("expect")), t.get("expect_error"),
+                                    name, t.line, edit))
 
     if found:
         raise RulePackError(str(found[0]), found, message_zh="规则包有错误")

@@ -116,6 +116,7 @@ class PolicyTest:
     expect_error: str | None
     file: str = ""
     line: int = 0
+    edit: dict[str, Any] | None = None  # a limit test: this dated value set, then the pack valid or refused
 
 
 @dataclass(frozen=True)

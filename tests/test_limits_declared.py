@@ -368,3 +368,41 @@ def test_the_warning_starts_beyond_twice_and_below_half(shipped, value, warned):
 def test_a_table_is_warned_entry_by_entry(shipped):
     [warning] = load_files(_county(shipped, "temporary_multiples", "{minor: 1, moderate: 2, severe: 30}")).warnings
     assert warning.details["key"] == "severe" and "temporary_multiples[severe] 30" in warning.message
+
+
+# -- limit tests in the pack (rules/hunan/tests/limits.yaml) ---------------------------------------------------
+
+
+def test_the_pack_has_a_refused_and_an_allowed_limit_test_for_every_declared_limit(shipped):
+    from engine.policy_tests import run_tests
+
+    pack = load_files(shipped)
+    results = [r for r in run_tests(pack) if r.test.edit]
+    assert all(r.passed for r in results), [r.error for r in results if not r.passed]
+    limited = {n for n, p in pack.parameters.items() if p.at_least or p.at_most or p.fixed is not None}
+    refused = {r.test.edit["parameter"] for r in results if r.test.expect_error}
+    allowed = {r.test.edit["parameter"] for r in results if not r.test.expect_error}
+    assert limited == refused == allowed
+
+
+@pytest.mark.parametrize(("value", "expect", "error"), [
+    ("0.8", "expect_error: 二（三）", "expected the edit to be refused with '二（三）'; it is valid"),
+    ("0.6", "expect_valid: true", "is below 0.70"),
+    ("0.6", "expect_error: 二（五）", "is below 0.70"),
+])
+def test_a_limit_test_that_does_not_hold_fails_with_the_problems(shipped, value, expect, error):
+    from engine.policy_tests import run_tests
+
+    files = shipped | {"tests/x.yaml": "kind: tests\ntests:\n  - name: x\n    edit: {jurisdiction: \"431322\", "
+                                       f"parameter: major_disease_ratio, from: 2019-01-01, value: {value}}}\n"
+                                       f"    {expect}\n"}
+    [result] = [r for r in run_tests(load_files(files)) if r.test.name == "x"]
+    assert not result.passed and error in (result.error or "")
+
+
+def test_a_limit_test_with_a_household_is_refused(shipped):
+    files = shipped | {"tests/x.yaml": "kind: tests\ntests:\n  - name: x\n    as_of: 2019-01-01\n    household: {}\n"
+                                       "    edit: {jurisdiction: \"431322\", parameter: major_disease_ratio, "
+                                       "from: 2019-01-01, value: 1}\n    expect_valid: true\n"}
+    [problem] = _refused(files)
+    assert problem.file == "tests/x.yaml"

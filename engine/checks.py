@@ -173,12 +173,14 @@ def _check_bound(pack: RulePack, index: ParameterIndex, param: Parameter, op: st
     if not own_dates or (bound.levels is not None and j.level not in bound.levels):
         return []
     bound_at = {"root": pack.root, "parent": j.parent, "self": code}[bound.of]
+    other: tuple[str, str] | None = None  # the bound's parameter and where it is resolved
     if bound.parameter is None:
         constant = convert_value(param.type, bound.value) if op == "==" else _constant(param, bound)
         dates = own_dates
     elif bound_at is None:  # of: parent, at the root
         return []
     else:
+        other = (bound.parameter, bound_at)
         dates = sorted(set(index.change_dates(name, pack.chain(code)))
                        | set(index.change_dates(bound.parameter, pack.chain(bound_at))))
     found = []
@@ -186,10 +188,10 @@ def _check_bound(pack: RulePack, index: ParameterIndex, param: Parameter, op: st
         own = index.resolve(name, code, start)
         if own is None or own.jurisdiction != code:
             continue
-        if bound.parameter is None:
+        if other is None:
             limit, whose = constant, None
         else:
-            resolved = index.resolve(bound.parameter, bound_at, start)
+            resolved = index.resolve(*other, start)
             if resolved is None:
                 continue
             limit, whose = resolved.value, pack.jurisdictions[resolved.jurisdiction]
@@ -242,9 +244,10 @@ def _breach(pack: RulePack, param: Parameter, op: str, bound: Bound, j: Any, key
         limit_zh = f"{whose.name}的{pack.parameters[bound.parameter].label.zh}（{other}） {limit_shown}"
     label_zh = f"{param.label.zh}（{name}）"
     if op == "==":
-        message = (f"{j.code} {j.name}, {param.label.en}: {name} {word} {limit_shown}, not {shown}, "
-                   f"from {span} ({bound.reference})")
-        message_zh = f"{j.code} {j.name}：{span_zh} 的{label_zh}为 {shown}，{word_zh} {limit_shown}（{bound.reference}）"
+        message = (f"{j.code} {j.name}, {param.label.en}: {name} {word} {limit_shown}, "
+                   f"not {shown}, from {span} ({bound.reference})")
+        message_zh = (f"{j.code} {j.name}：{span_zh} 的{label_zh}为 {shown}，{word_zh} {limit_shown}"
+                      f"（{bound.reference}）")
     else:
         message = (f"{j.code} {j.name}, {param.label.en}: {name} {shown} from {span} {word} {limit_en} "
                    f"({bound.reference})")
@@ -311,8 +314,8 @@ def check_warnings(pack: RulePack) -> list[Problem]:
             found.append(Problem(  # named like a breach, so that the editor and the API show both alike
                 f"{j.code} {j.name}, {param.label.en}: {name} {_shown(new)} from {v.start.isoformat()} is {word} "
                 f"the value in force before it, {_shown(old)}; check it is not a typo ({param.reference})",
-                f"{j.code} {j.name}：{v.start.isoformat()} 起的{param.label.zh}（{name}）为 {_shown(new)}，{word_zh}此前取值 {_shown(old)} {times_zh}，"
-                f"请确认不是录入错误（{param.reference}）",
+                f"{j.code} {j.name}：{v.start.isoformat()} 起的{param.label.zh}（{name}）为 {_shown(new)}，"
+                f"{word_zh}此前取值 {_shown(old)} {times_zh}，请确认不是录入错误（{param.reference}）",
                 file=v.file, line=v.line, path=f"values.{v.parameter}",
                 details={"jurisdiction": j.code, "parameter": v.parameter, "start": v.start.isoformat(),
                          "value": _shown(new), "previous": _shown(old), "warning": "jump"}

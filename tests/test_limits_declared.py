@@ -130,8 +130,8 @@ def test_a_county_may_keep_or_advance_the_housing_deadline(shipped, value):
 @pytest.mark.parametrize("value", ['"2020-01-01"', '"2022-12-31"'])
 def test_a_later_housing_deadline_is_refused_at_any_level(shipped, value):
     problem = _only(_refused(_county(shipped, "housing_deadline", value)), "housing_deadline")
-    _says(problem, "431322 新化县", "is later than 2019-12-31", value.strip('"'), CLAUSE + "二（五）", "晚于 2019-12-31",
-          "兜底保障家庭危房改造完成期限")
+    _says(problem, "431322 新化县", "is later than 2019-12-31", value.strip('"'), CLAUSE + "二（五）",
+          "晚于 2019-12-31", "兜底保障家庭危房改造完成期限")
     province = _with(shipped, PROVINCE, 'value: "2019-12-31"', f"value: {value}")
     _says(_only(_refused(province), "housing_deadline"), "430000 湖南省", "is later than 2019-12-31")
 

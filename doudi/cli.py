@@ -146,6 +146,8 @@ def validate_command(rules: Path) -> None:
     click.echo(f"✓ {rules}: rule pack '{pack.id}' is valid — {len(pack.parameters)} parameters, "
                f"{len(pack.values)} dated values, {len(pack.rules)} rules, {counties} counties, "
                f"{len(pack.tests)} policy tests\n  digest {pack.digest}")
+    for w in pack.warnings:  # allowed, so the exit status stays 0: a value far from the one before it
+        click.echo(f"⚠ warning: {w}\n    {w.message_zh}")
 
 
 @cli.command("test")

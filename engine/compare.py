@@ -27,7 +27,7 @@ from .rolls import in_chunks
 _RULE_FIELDS = ("when", "set", "title", "reference", "reason", "for_each")
 _RULE_OUTCOME = {"when", "set", "for_each"}
 _DECLARATION_FIELDS = ("label", "unit", "type", "reference", "minimum", "maximum", "set_by", "at_least",
-                       "description")
+                       "at_most", "fixed", "description")
 _DECLARATION_OUTCOME = {"type"}
 _VARIABLE_OUTCOME = {"type", "default"}
 _METADATA = ("id", "title", "root", "illustrative", "notice", "documents")
@@ -216,8 +216,15 @@ def _text(text: Text | None) -> dict[str, str] | None:
 def _declaration_text(p: Parameter) -> dict[str, Any]:
     return {"label": _text(p.label), "unit": _text(p.unit), "type": p.type, "reference": p.reference,
             "minimum": p.minimum, "maximum": p.maximum, "set_by": list(p.set_by),
-            "at_least": [{"parameter": b.parameter, "of": b.of, "reference": b.reference} for b in p.at_least],
+            "at_least": [_bound_text(b) for b in p.at_least], "at_most": [_bound_text(b) for b in p.at_most],
+            "fixed": p.fixed,
             "description": _text(p.description)}
+
+
+def _bound_text(b: Any) -> dict[str, Any]:
+    out = {"parameter": b.parameter, "of": b.of, "reference": b.reference} if b.parameter else \
+        {"value": b.value, "reference": b.reference}
+    return out | ({"levels": list(b.levels)} if b.levels else {})
 
 
 def _rule_text(r: Any) -> dict[str, Any]:

@@ -276,13 +276,22 @@ def with_value(files: dict[str, str], pack: RulePack, jurisdiction: str, paramet
 def check_value(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
                 entry: dict[str, Any]) -> list[Problem]:
     """What saving this entry would report (floors and clauses included), without saving anything."""
+    return check_entry(files, pack, jurisdiction, parameter, entry)[0]
+
+
+def check_entry(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
+                entry: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
+    """``check_value``, and the warnings the entry would raise for that jurisdiction's parameter (a value
+    more than twice or less than half the one before it): saved if asked, but shown first."""
     _, candidate = with_value(files, pack, jurisdiction, parameter, entry)
     try:
-        load_files(candidate)
+        loaded = load_files(candidate)
     except RulePackError as exc:
         return [Problem(p.message, p.message_zh, file=p.file, line=p.line, path="value", details=p.details)
-                for p in exc.problems]
-    return []
+                for p in exc.problems], []
+    return [], [Problem(w.message, w.message_zh, file=w.file, line=w.line, path="value", details=w.details)
+                for w in loaded.warnings
+                if (w.details.get("jurisdiction"), w.details.get("parameter")) == (jurisdiction, parameter)]
 
 
 def _editable(db: Database, draft_id: int, user: User) -> Draft:

@@ -59,7 +59,7 @@ def load_files(files: dict[str, str], limits: Limits | None = None) -> RulePack:
 
 
 def _load_files(files: dict[str, str]) -> RulePack:
-    from .checks import check_pack  # cross-document checks need the model built here
+    from .checks import check_pack, check_warnings  # cross-document checks need the model built here
     from .plan import build_plan
 
     _check_total(sum(len(text.encode("utf-8", "surrogatepass")) for text in files.values()))
@@ -74,6 +74,7 @@ def _load_files(files: dict[str, str]) -> RulePack:
         raise RulePackError(f"{len(found)} problem(s) in the rule pack; first: {found[0]}", found,
                             message_zh=f"规则包有 {len(found)} 处错误")
     object.__setattr__(pack, "plan", plan)
+    object.__setattr__(pack, "warnings", tuple(check_warnings(pack)))  # allowed, but shown (rules/README.md)
     object.__setattr__(pack, "files", dict(files))
     return pack
 
@@ -228,8 +229,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
                 name=pname, label=_text(p["label"]), unit=_unit(p["unit"]), type=p["type"],
                 reference=p["reference"], minimum=p.get("minimum"), maximum=p.get("maximum"),
                 set_by=tuple(p.get("set_by", ("province", "city", "county"))),
-                at_least=tuple(Bound(b["parameter"], b.get("of", "self"), b["reference"])
-                               for b in p.get("at_least", ())),
+                at_least=_bounds(p, "at_least"), at_most=_bounds(p, "at_most"), fixed=p.get("fixed"),
                 description=_text(p["description"]) if "description" in p else None,
                 file=name, line=doc["parameters"].line_of(pname))
 
@@ -293,8 +293,10 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
     tests: list[PolicyTest] = []
     for name, doc in by_kind["tests"]:
         for t in doc["tests"]:
-            tests.append(PolicyTest(t["name"], dt.date.fromisoformat(t["as_of"]), _plain(t["household"]),
-                                    _plain(t.get("expect")), t.get("expect_error"), name, t.line))
+            edit = _plain(t.get("edit"))  # a limit test has no household; its date is the value's
+            tests.append(PolicyTest(t["name"], dt.date.fromisoformat(edit["from"] if edit else t["as_of"]),
+                                    _plain(t.get("household", {})), _plain(t.get("expect")), t.get("expect_error"),
+                                    name, t.line, edit))
 
     if found:
         raise RulePackError(str(found[0]), found, message_zh="规则包有错误")
@@ -308,6 +310,12 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
         sources={n: _plain(d) for n, d in documents.items()},
     )
+
+
+def _bounds(declaration: Any, key: str) -> tuple[Bound, ...]:
+    """A declaration's ``at_least`` or ``at_most`` bounds as written (constants are converted by ``checks``)."""
+    return tuple(Bound(b.get("parameter"), b.get("of", "self"), b["reference"], b.get("value"),
+                       tuple(b["levels"]) if "levels" in b else None) for b in declaration.get(key, ()))
 
 
 def _rule_lines(rule: Any) -> tuple[tuple[str, int], ...]:

@@ -27,11 +27,14 @@ class Jurisdiction:
 
 @dataclass(frozen=True)
 class Bound:
-    """A lower bound on a parameter: another parameter's value, resolved at root, parent or self."""
+    """A limit on a parameter's values: another parameter's value (resolved at root, parent or self) or a
+    constant ``value`` (a number or a date), binding the jurisdictions of ``levels`` (None: every level)."""
 
-    parameter: str
+    parameter: str | None  # None: the constant ``value``
     of: str  # root | parent | self
     reference: str
+    value: Any = None
+    levels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Parameter:
     maximum: Any = None
     set_by: tuple[str, ...] = ("province", "city", "county")
     at_least: tuple[Bound, ...] = ()
+    at_most: tuple[Bound, ...] = ()
+    fixed: Any = None  # the one value allowed (None: not fixed)
     description: Text | None = None
     file: str = ""
     line: int = 0
@@ -111,6 +116,7 @@ class PolicyTest:
     expect_error: str | None
     file: str = ""
     line: int = 0
+    edit: dict[str, Any] | None = None  # a limit test: this dated value set, then the pack valid or refused
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,7 @@ class RulePack:
     pack_file: str = "pack.yaml"
     output_lines: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
     plan: Any = field(repr=False, compare=False, default=None)
+    warnings: tuple[Any, ...] = field(repr=False, compare=False, default=())  # Problems that do not refuse
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

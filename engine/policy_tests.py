@@ -32,6 +32,8 @@ def run_tests(pack: RulePack) -> list[TestResult]:
 
 def run_test(pack: RulePack, test: PolicyTest) -> TestResult:
     """One policy test; an unexpected error is a failure, an expected one must contain the text."""
+    if test.edit is not None:
+        return _run_limit_test(pack, test)
     try:
         decision = evaluate(pack, test.household, test.as_of, trace=False)
     except DoudiError as exc:
@@ -56,3 +58,43 @@ def _same(actual: Any, expected: Any) -> bool:
     if isinstance(expected, list) and isinstance(actual, list):
         return len(expected) == len(actual) and all(_same(a, e) for a, e in zip(actual, expected, strict=True))
     return actual == expected
+
+
+_PARSED: dict[str, dict[str, Any]] = {}  # a pack's parsed documents by digest, for its limit tests
+
+
+def _parsed(pack: RulePack) -> dict[str, Any]:
+    from .load import parse_documents
+
+    parsed = _PARSED.get(pack.digest)
+    if parsed is None:
+        parsed = parse_documents(pack.files)
+        _PARSED.clear()  # the last pack only
+        _PARSED[pack.digest] = parsed
+    return parsed
+
+
+def _run_limit_test(pack: RulePack, test: PolicyTest) -> TestResult:
+    """A limit test: the pack with one dated value set (as the editor sets it) must be valid, or be refused
+    with a problem containing the expected text (rules/README.md, "Limits on every date")."""
+    from .checks import check_pack
+    from .drafts import with_value  # (drafts imports this module)
+    from .load import build_pack, parse_documents
+
+    edit = test.edit or {}
+    if edit["jurisdiction"] not in pack.jurisdictions or edit["parameter"] not in pack.parameters:
+        return TestResult(test, error=f"the edit names an unknown jurisdiction or parameter: {edit}")
+    entry = {"from": edit["from"], "value": edit["value"], "document": test.name}
+    own = {n: pack.files[n] for n, d in pack.sources.items()  # only the jurisdiction's file is parsed again
+           if d.get("kind") == "values" and d.get("jurisdiction") == edit["jurisdiction"] and n in pack.files}
+    try:
+        _, changed = with_value(own, pack, edit["jurisdiction"], edit["parameter"], entry)
+        problems = check_pack(build_pack(_parsed(pack) | parse_documents(changed)))
+    except DoudiError as exc:
+        problems = exc.problems or []
+    text = "\n".join(f"{p}\n{p.message_zh}" for p in problems)
+    if test.expect_error:
+        if not problems:
+            return TestResult(test, error=f"expected the edit to be refused with {test.expect_error!r}; it is valid")
+        return TestResult(test) if test.expect_error in text else TestResult(test, error=text)
+    return TestResult(test, error=text) if problems else TestResult(test)

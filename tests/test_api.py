@@ -250,6 +250,24 @@ def test_a_county_raises_its_standard_and_the_province_approves_it(api):
     assert [e["user"] for e in only_approvals] == ["reviewer"]
 
 
+def test_a_draft_save_breaking_declared_limits_answers_422_with_every_breach(api):
+    """Raising the poverty line leaves the province and two counties below it (两线合一, rules/README.md)."""
+    draft = api.post("/drafts", "province", json={"title": "国家扶贫标准调整"}).get_json()
+    change = {"jurisdiction": "430000", "parameter": "national_poverty_line", "effective": "2019-01-01",
+              "value": 4000, "document": "湘民发〔2019〕1号", "revision": draft["revision"]}
+    refused = api.put(f"/drafts/{draft['id']}/parameters", "province", json=change)
+    assert refused.status_code == 422
+    details = refused.get_json()["error"]["details"]
+    assert sorted(d["jurisdiction"] for d in details) == ["430000", "430822", "431322"]
+    for d in details:
+        assert (d["value"], d["bound"], d["bound_parameter"], d["start"]) == ("3960", "4000", "national_poverty_line",
+                                                                            "2019-01-01")
+        assert "湘民发〔2017〕33号 二（二）" in d["message"] and "低于湖南省的国家扶贫标准" in d["message_zh"]
+    share = api.put(f"/drafts/{draft['id']}/parameters", "province",
+                    json=change | {"parameter": "premium_local_finance_share", "value": 0.2})
+    assert share.status_code == 422 and "must be 0.50" in share.get_json()["error"]["details"][0]["message"]
+
+
 # -- 2. concurrent saves ----------------------------------------------------------------------------
 
 

@@ -266,7 +266,8 @@ def test_county_below_floor_names_county_value_bound_clause_file_and_line(bad_pa
     assert problem.line == _line(text, "value: 3500")
     assert problem.details == {
         "jurisdiction": "431322", "parameter": "dibao_standard", "start": "2018-01-01", "end": "2018-12-31",
-        "value": "3500", "bound": "3600", "bound_parameter": "dibao_standard", "reference": CLAUSE}
+        "value": "3500", "bound": "3600", "bound_parameter": "dibao_standard", "reference": CLAUSE,
+        "limit": "at_least"}
     assert "新化县" in problem.message_zh and "3600" in problem.message_zh and CLAUSE in problem.message_zh
     headline = error.message
     assert "431322" in headline and "3600" in headline and CLAUSE in headline

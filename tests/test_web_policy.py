@@ -177,7 +177,7 @@ def test_live_check_validates_without_saving(app, sign_in):
     assert "3960" in low["problems"][0]["message"] and FLOOR in low["problems"][0]["message"]
     assert "低于" in low["problems"][0]["message"]
     good = client.post("/parameters/check", json=edit | {"value": "4100"}).get_json()
-    assert good == {"ok": True, "problems": [], "message": "符合各项标准，可以保存。"}
+    assert good == {"ok": True, "problems": [], "warnings": [], "message": "符合各项标准，可以保存。"}
     blank = client.post("/parameters/check", json=edit | {"value": "4100", "document": " "}).get_json()
     assert [p["field"] for p in blank["problems"]] == ["document"]
     bad_date = client.post("/parameters/check", json=edit | {"value": "4100", "effective": "2019-13-01"}).get_json()
@@ -185,6 +185,21 @@ def test_live_check_validates_without_saving(app, sign_in):
     assert _in_force(app, draft_id).value == 3960
     with app.app_context():
         assert drafts.get_draft(get_db(), draft_id).revision == 0
+
+
+def test_live_check_warns_of_a_pasted_value_and_shows_every_declared_limit(sign_in):
+    client = sign_in("xinhua")
+    draft_id = _new_draft(client)
+    edit = {"draft": draft_id, "jurisdiction": "431322", "parameter": "dibao_standard", "effective": "2019-01-01"}
+    pasted = client.post("/parameters/check", json=edit | {"value": "39603900"}).get_json()
+    assert pasted["ok"] is True and pasted["problems"] == []
+    [warning] = pasted["warnings"]
+    assert "39603900" in warning["message"] and "超过此前取值 3720 的两倍" in warning["message"]
+    ratio = client.post("/parameters/check", json=edit | {"parameter": "major_disease_ratio", "value": "0.5"})
+    assert "低于 0.70" in ratio.get_json()["problems"][0]["message"]
+    html = client.get("/parameters/?jurisdiction=431322&on=2019-06-30").text
+    assert "不得低于 0.7" in html and "不得高于 365" in html and "不得高于 2019-12-31" in html
+    assert "不得低于湖南省临时救助上限倍数 12" in html
 
 
 def test_stale_save_is_a_conflict(app, sign_in):

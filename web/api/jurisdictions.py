@@ -57,6 +57,8 @@ def _floor(pack: RulePack, index: ParameterIndex, param: Parameter, code: str, o
     """The highest lower bound in force on ``on`` (e.g. the provincial standard), or None."""
     best: tuple[Any, dict[str, Any]] | None = None
     for bound in param.at_least:
+        if bound.parameter is None or param.type not in ("money", "number", "int"):  # a parameter's number only
+            continue
         at = {"root": pack.root, "parent": pack.jurisdictions[code].parent, "self": code}[bound.of]
         if at is None or (bound.of == "root" and code == pack.root):
             continue

@@ -134,15 +134,22 @@ def _date(raw: str | None) -> dt.date:
 def _row(pack: RulePack, index: Any, param: Parameter, j: Jurisdiction, on: dt.date) -> dict[str, Any]:
     """Everything the page shows about one parameter of one jurisdiction."""
     resolved = index.resolve(param.name, j.code, on)
-    floors = []
-    for bound in param.at_least:
-        at = {"root": pack.root, "parent": j.parent, "self": j.code}[bound.of]
-        if at is None or (bound.of == "root" and j.code == pack.root):
-            continue
-        limit = index.resolve(bound.parameter, at, on)
-        if limit is not None:
-            floors.append({"parameter": pack.parameters[bound.parameter], "value": limit.value,
-                           "where": pack.jurisdictions[limit.jurisdiction].name, "reference": bound.reference})
+    floors = []  # every declared limit binding this level: another parameter's value in force, or a constant
+    for kind in ("at_least", "at_most"):
+        for bound in getattr(param, kind):
+            if bound.levels is not None and j.level not in bound.levels:
+                continue
+            if bound.parameter is None:
+                floors.append({"kind": kind, "parameter": None, "value": bound.value, "where": "",
+                               "reference": bound.reference})
+                continue
+            at = {"root": pack.root, "parent": j.parent, "self": j.code}[bound.of]
+            if at is None or (bound.parameter == param.name and at == j.code):  # nothing, or itself
+                continue
+            limit = index.resolve(bound.parameter, at, on)
+            if limit is not None:
+                floors.append({"kind": kind, "parameter": pack.parameters[bound.parameter], "value": limit.value,
+                               "where": pack.jurisdictions[limit.jurisdiction].name, "reference": bound.reference})
     own = {v.start: v for v in pack.values if v.parameter == param.name and v.jurisdiction == j.code}
     history: list[dict[str, Any]] = []
     for day, r in index.timeline(param.name, j.code):
@@ -304,9 +311,11 @@ def check() -> Any:
     if "document" in data and not str(data["document"] or "").strip():
         problems.append({"field": "document", "message": _("The authorising document is required, "
                                                            "e.g. 长政发〔2018〕5号.")})
+    warnings: list[dict[str, str]] = []
     if not any(p["field"] in ("effective", "value") for p in problems):
         entry["document"] = str(data.get("document") or "").strip() or "-"
-        problems += [{"field": "value", "message": localized(p)}
-                     for p in drafts.check_value(files, pack, code, name, entry)]
-    return jsonify({"ok": not problems, "problems": problems,
+        refused, warned = drafts.check_entry(files, pack, code, name, entry)
+        problems += [{"field": "value", "message": localized(p)} for p in refused]
+        warnings = [{"field": "value", "message": localized(w)} for w in warned]
+    return jsonify({"ok": not problems, "problems": problems, "warnings": warnings,
                     "message": "" if problems else _("Within every bound: this value can be saved.")})

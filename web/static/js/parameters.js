@@ -15,8 +15,10 @@
           out.className = "field-msg error-text";
           input.setAttribute("aria-invalid", "true");
         } else {
-          out.textContent = field === "value" && result.ok ? "✓ " + result.message : "";
-          out.className = field === "value" && result.ok ? "field-msg ok-text" : "field-msg";
+          var warned = field === "value" && result.ok ? (result.warnings || []) : [];
+          out.textContent = warned.map(function (w) { return "⚠ " + w.message + "\n"; }).join("")
+            + (field === "value" && result.ok ? "✓ " + result.message : "");
+          out.className = warned.length ? "field-msg warn-text" : field === "value" && result.ok ? "field-msg ok-text" : "field-msg";
           input.removeAttribute("aria-invalid");
         }
       });

@@ -146,6 +146,8 @@ def validate_command(rules: Path) -> None:
     click.echo(f"✓ {rules}: rule pack '{pack.id}' is valid — {len(pack.parameters)} parameters, "
                f"{len(pack.values)} dated values, {len(pack.rules)} rules, {counties} counties, "
                f"{len(pack.tests)} policy tests\n  digest {pack.digest}")
+    if pack.illustrative and pack.notice:  # the schema requires the notice of an illustrative pack
+        click.echo(f"  illustrative sample values 示例取值（非官方）: {pack.notice.zh}")
     _echo_coverage(pack)
 
 

@@ -156,3 +156,13 @@ def test_a_dated_value_names_the_document_that_set_it(copy_pack):
         ("values/430000-湖南省.yaml", _line(text, "{from: 2017-01-01, value: 18}"))]
     assert "labour_age_min: the value from 2017-01-01 names no 'document'" in problems[0].message
     assert "未注明设定它的文件" in problems[0].message_zh
+
+
+def test_an_illustrative_pack_says_its_values_are_samples(copy_pack):
+    result = CliRunner().invoke(cli, ["validate", str(HUNAN)])
+    assert "illustrative sample values 示例取值（非官方）: 本规则包中的标准、比例和限额均为示例取值" in result.stdout
+    text = (copy_pack / "pack.yaml").read_text(encoding="utf-8")
+    start, end = text.index("notice:\n"), text.index("documents:\n")
+    (copy_pack / "pack.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    problems = _problems(copy_pack)
+    assert len(problems) == 1 and problems[0].file == "pack.yaml" and "notice" in problems[0].message

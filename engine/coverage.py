@@ -137,8 +137,9 @@ def coverage(pack: RulePack, documents: dict[str, Any] | None = None) -> tuple[l
             problems.append(Problem(
                 f"clause {clause.document} {clause.id} ({clause.title.en}) is implemented by no rule or "
                 "parameter and gives no 'outside' reason",
-                f"条款 {clause.document} {clause.id}（{clause.title.zh}）既无规则或参数实现，也未说明不由决策引擎处理的理由"
-                "（outside）", file=file, line=clause.line, path=f"documents.clauses.{clause.id}"))
+                f"条款 {clause.document} {clause.id}（{clause.title.zh}）既无规则或参数实现，"
+                "也未说明不由决策引擎处理的理由（outside）",
+                file=file, line=clause.line, path=f"documents.clauses.{clause.id}"))
     return list(clauses.values()), problems
 
 

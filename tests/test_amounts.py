@@ -82,6 +82,11 @@ def test_cumulative_bands_below_at_and_above_each_bound(amount, want):
     assert apply_bands(amount, BANDS) == want
 
 
+def test_a_negative_amount_gets_nothing_from_the_bands():
+    assert apply_bands(-100, BANDS) == 0
+    assert apply_bands(Fraction(-1, 2), ((None, 1),)) == 0
+
+
 def test_bands_without_an_open_top_stop_at_the_last_bound():
     capped = ((5000, HALF), (20000, Fraction(3, 5)))
     assert apply_bands(20000, capped) == 11500

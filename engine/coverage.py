@@ -51,7 +51,8 @@ def cited(reference: str, clauses: dict[tuple[str, str], Any]) -> tuple[list[tup
     for word in _SEPARATORS.split(rest.strip()):
         if (number, word) in clauses:
             found.append((number, word))
-        elif unknown is None and _CLAUSE_ID.match(word):
+        elif unknown is None and _CLAUSE_ID.match(word) and not any(
+                doc == number and cid.startswith(word + "（") for doc, cid in clauses):  # 二: the section of 二（一）
             unknown = word
     return found, unknown
 

@@ -134,6 +134,8 @@ def test_references_cite_declared_clauses_among_other_words():
     assert cited(f"{DOC} 二（九）", declared) == ([], "二（九）")
     assert cited(f"{DOC} 第九条", declared) == ([], "第九条")
     assert cited(f"{DOC} 两线合一", declared) == ([], None)  # words that are no clause id are commentary
+    assert cited(f"{DOC} 二", declared) == ([], None)  # the section of declared clauses
+    assert cited(f"{DOC} 三", declared) == ([], "三")
     assert cited("国务院令第649号 第九条", declared) == ([], None)  # a document that lists no clauses
 
 

@@ -146,8 +146,31 @@ def validate_command(rules: Path) -> None:
     click.echo(f"✓ {rules}: rule pack '{pack.id}' is valid — {len(pack.parameters)} parameters, "
                f"{len(pack.values)} dated values, {len(pack.rules)} rules, {counties} counties, "
                f"{len(pack.tests)} policy tests\n  digest {pack.digest}")
+    if pack.illustrative and pack.notice:  # the schema requires the notice of an illustrative pack
+        click.echo(f"  illustrative sample values 示例取值（非官方）: {pack.notice.zh}")
+    _echo_coverage(pack)
     for w in pack.warnings:  # allowed, so the exit status stays 0: a value far from the one before it
         click.echo(f"⚠ warning: {w}\n    {w.message_zh}")
+
+
+def _echo_coverage(pack: Any) -> None:
+    """Each declared clause with the rules, parameters and tests implementing it, or why it is outside."""
+    from engine.coverage import coverage
+
+    clauses = coverage(pack)[0]
+    if not clauses:
+        return
+    click.echo(f"  clause coverage 条款覆盖 ({len(clauses)} clauses):")
+    for c in clauses:
+        click.echo(f"  {c.document} {c.id} {c.title.zh} / {c.title.en}")
+        if c.rules or c.parameters:
+            for label, names in (("rules", c.rules), ("parameters", c.parameters)):
+                click.echo(f"      {label} ({len(names)}): {', '.join(names) or '—'}")
+            more = " …" if len(c.tests) > 3 else ""
+            click.echo(f"      tests ({len(c.tests)}): {'; '.join(c.tests[:3]) or '—'}{more}")
+        else:
+            click.echo(f"      outside 不由决策引擎处理: {c.outside.zh if c.outside else ''} / "
+                       f"{c.outside.en if c.outside else ''}")
 
 
 @cli.command("test")

@@ -60,12 +60,14 @@ def load_files(files: dict[str, str], limits: Limits | None = None) -> RulePack:
 
 def _load_files(files: dict[str, str]) -> RulePack:
     from .checks import check_pack, check_warnings  # cross-document checks need the model built here
+    from .coverage import check_coverage
     from .plan import build_plan
 
     _check_total(sum(len(text.encode("utf-8", "surrogatepass")) for text in files.values()))
     documents = parse_documents(files)
     pack = build_pack(documents)
     found = check_pack(pack)
+    found += check_coverage(pack, documents)
     try:
         plan = build_plan(pack)
     except RulePackError as exc:  # report the rules' problems together with the values'

@@ -114,6 +114,17 @@ class PolicyTest:
 
 
 @dataclass(frozen=True)
+class CodeList:
+    """The codes a household field may hold (e.g. diseases), each with its name in Chinese and English."""
+
+    name: str
+    label: Text
+    fields: tuple[str, ...]  # household paths that hold these codes: ``medical_claims.disease``
+    parameters: tuple[str, ...]  # parameters whose values are lists of these codes
+    values: dict[str, Text]
+
+
+@dataclass(frozen=True)
 class RulePack:
     """A whole rule pack, loaded, validated and compiled; identified by its content digest."""
 
@@ -136,6 +147,7 @@ class RulePack:
     pack_file: str = "pack.yaml"
     output_lines: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
     plan: Any = field(repr=False, compare=False, default=None)
+    codes: dict[str, CodeList] = field(repr=False, default_factory=dict)
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

@@ -156,6 +156,10 @@ BAD_HOUSEHOLDS = {
                       ["incidents[0].type", "'flood' is not one of"]),
     "bad-date-field": (lambda h: h.update(last_review="2017-02-30"), ["last_review", "2017-02-30"]),
     "missing-members": (lambda h: h.pop("members"), ["missing required field 'members'"]),
+    "disease-typo": (lambda h: h.update(medical_claims=[{"member": "m1", "disease": "gastric_cancr",
+                                                         "in_policy_selfpaid": 100}]),
+                     ["medical_claims[0].disease", "unknown disease code 'gastric_cancr'",
+                      "did you mean 'gastric_cancer'"]),
 }
 
 

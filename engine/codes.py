@@ -85,7 +85,8 @@ def pack_problems(pack: RulePack) -> list[Problem]:
                 for code in v.value:
                     if code not in codes.values:
                         en, zh = _hint(codes, code)
-                        found.append(Problem(f"{name}: {quoted(code)} is not a declared {codes.label.en.lower()} code{en}",
+                        what = codes.label.en.lower()
+                        found.append(Problem(f"{name}: {quoted(code)} is not a declared {what} code{en}",
                                              f"{name}：{quoted(code)} 不是已声明的{codes.label.zh}代码{zh}",
                                              file=v.file, line=v.line, path=f"values.{name}"))
     return found

@@ -442,7 +442,8 @@ def test_an_undeclared_disease_code_is_refused_with_the_closest_codes(reader):
     response = reader.post("/evaluate", "caseworker", json={"household": household, "as_of": "2019-06-01"})
     assert response.status_code == 422
     detail, = response.get_json()["error"]["details"]
-    assert detail["path"] == "household.medical_claims[0].disease" and "did you mean 'gastric_cancer'" in detail["message"]
+    assert detail["path"] == "household.medical_claims[0].disease"
+    assert "did you mean 'gastric_cancer'" in detail["message"]
     assert "胃癌" in detail["message_zh"]
 
 

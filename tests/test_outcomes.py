@@ -51,8 +51,8 @@ def test_a_childrens_disease_is_one_of_the_nine_only_under_the_age_limit(pack, a
     fired = {step.rule for step in decision.trace}
     assert ("claim.major_disease" in fired, "claim.other_disease" in fired) == (major, not major)
     said = [r for r in decision.reasons["zh"] if "限18岁以下儿童" in r]
-    assert said == ([] if major else [f"成员m1已{age}岁，病种child_vsd限18岁以下儿童，不按九种大病救助，按其他疾病分段救助"
-                                      "（湘民发〔2017〕33号 二（三））"])
+    assert said == ([] if major else [f"成员m1已{age}岁，病种child_vsd限18岁以下儿童，不按九种大病救助，"
+                                      "按其他疾病分段救助（湘民发〔2017〕33号 二（三））"])
 
 
 def _pack_with(replace: dict[str, tuple[str, str]]):
@@ -116,6 +116,7 @@ def test_the_out_of_school_child_is_named_in_the_outputs_and_the_reasons(pack):
                  "members": [{"id": "m1", "age": 70}, {"id": "m2", "age": 12}]}
     decision = evaluate(pack, household, "2019-06-01")
     assert decision.outputs["out_of_school_members"] == [{"member": "m2", "age": 12}]
-    assert any(r.startswith("成员m2（12岁）处于义务教育阶段但未在校") and "二（四）" in r for r in decision.reasons["zh"])
+    assert any(r.startswith("成员m2（12岁）处于义务教育阶段但未在校") and "二（四）" in r
+               for r in decision.reasons["zh"])
     assert any("Member m2 (aged 12) is of compulsory-education age but not in school" in r
                for r in decision.reasons["en"])

@@ -12,11 +12,12 @@ from engine import evaluate
 from engine.errors import HouseholdError, RulePackError
 from engine.load import load_files, read_files
 
-XINHUA = "431322"  # 新化县: 2019 standard 3960 a year (330 a month), national poverty line 3747
+# 平江县 has the province's values: 2019 standard 3960 a year (330 a month), national poverty line 3747
+PINGJIANG = "430626"
 
 
 def _claim(disease, age=55, selfpaid=10000):
-    return {"household_id": "C1", "county": XINHUA, "registered_poor": True,
+    return {"household_id": "C1", "county": PINGJIANG, "registered_poor": True,
             "members": [{"id": "m1", "age": age, "serious_illness": True}],
             "medical_claims": [{"member": "m1", "disease": disease, "in_policy_selfpaid": selfpaid}]}
 
@@ -76,7 +77,7 @@ def test_a_household_field_declared_as_coded_is_checked_wherever_it_is():
     """Generic: the pack names the fields; here a second list declares the incident type as coded."""
     pack = _pack_with({"pack.yaml": ("codes:\n", "codes:\n  incident:\n    label: {zh: 事件类型, en: Incident type}\n"
                                      "    fields: [incidents.type]\n    values:\n      fire: {zh: 火灾, en: Fire}\n")})
-    household = {"household_id": "I1", "county": XINHUA, "members": [{"id": "m1", "age": 70}],
+    household = {"household_id": "I1", "county": PINGJIANG, "members": [{"id": "m1", "age": 70}],
                  "incidents": [{"type": "fire", "severity": "minor", "date": "2019-05-01"},
                                {"type": "accident", "severity": "minor", "date": "2019-05-01"}]}
     with pytest.raises(HouseholdError) as caught:
@@ -90,7 +91,7 @@ def test_a_safety_net_household_below_the_poverty_line_is_flagged_with_its_figur
     pack = _pack_with({"rules/90-poverty-line.yaml": (
         "when: safety_net and per_capita_income_after_assistance < national_poverty_line",
         "when: safety_net and per_capita_income_after_assistance < national_poverty_line * 2")})
-    household = {"household_id": "P1", "county": XINHUA, "registered_poor": True,
+    household = {"household_id": "P1", "county": PINGJIANG, "registered_poor": True,
                  "members": [{"id": "m1", "age": 70}, {"id": "m2", "age": 12}, {"id": "m3", "age": 10,
                                                                                 "student": "compulsory"}]}
     decision = evaluate(pack, household, "2019-06-01")
@@ -100,7 +101,7 @@ def test_a_safety_net_household_below_the_poverty_line_is_flagged_with_its_figur
 
 
 def test_an_exit_from_the_safety_net_says_what_changed(pack):
-    household = {"household_id": "S1", "county": XINHUA, "registered_poor": False, "enrolled": True,
+    household = {"household_id": "S1", "county": PINGJIANG, "registered_poor": False, "enrolled": True,
                  "on_safety_net_list": True, "members": [{"id": "m1", "age": 70}, {"id": "m2", "age": 18}]}
     decision = evaluate(pack, household, "2019-06-01")
     assert (decision.outputs["safety_net_action"], decision.outputs["review_action"]) == ("exit", "continue")
@@ -112,7 +113,7 @@ def test_an_exit_from_the_safety_net_says_what_changed(pack):
 
 
 def test_the_out_of_school_child_is_named_in_the_outputs_and_the_reasons(pack):
-    household = {"household_id": "E1", "county": XINHUA, "registered_poor": True,
+    household = {"household_id": "E1", "county": PINGJIANG, "registered_poor": True,
                  "members": [{"id": "m1", "age": 70}, {"id": "m2", "age": 12}]}
     decision = evaluate(pack, household, "2019-06-01")
     assert decision.outputs["out_of_school_members"] == [{"member": "m2", "age": 12}]

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from . import schemas
+from . import codes, schemas
 from .amounts import exact
 from .errors import HouseholdError, Problem
 from .expressions import Symbol
@@ -52,6 +52,7 @@ def check(pack: RulePack, data: Any) -> None:
         if mid not in ids:
             found.append(Problem(f"medical aid paid to unknown member {mid!r}",
                                  f"已付医疗救助的成员 {mid!r} 不在家庭成员中", path=f"medical_aid_paid_ytd.{mid}"))
+    found += codes.household_problems(pack, data)
     county = pack.jurisdictions.get(data["county"])
     if county is None or county.level != "county":
         what = "not a county-level division" if county else "unknown"

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import schemas
+from . import codes, schemas
 from .amounts import Fraction, exact
 from .errors import Problem, RulePackError
 from .inputs import limit, size_text
@@ -66,7 +66,7 @@ def _load_files(files: dict[str, str]) -> RulePack:
     _check_total(sum(len(text.encode("utf-8", "surrogatepass")) for text in files.values()))
     documents = parse_documents(files)
     pack = build_pack(documents)
-    found = check_pack(pack)
+    found = check_pack(pack) + codes.pack_problems(pack)
     found += check_coverage(pack, documents)
     try:
         plan = build_plan(pack)
@@ -310,7 +310,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         parameters=parameters, values=tuple(values), variables=variables, rules=tuple(rules),
         outputs=_plain(meta["outputs"]), tests=tuple(tests), digest=digest_of(documents),
         pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
-        sources={n: _plain(d) for n, d in documents.items()},
+        sources={n: _plain(d) for n, d in documents.items()}, codes=codes.build(meta.get("codes", {})),
     )
 
 

@@ -120,6 +120,17 @@ class PolicyTest:
 
 
 @dataclass(frozen=True)
+class CodeList:
+    """The codes a household field may hold (e.g. diseases), each with its name in Chinese and English."""
+
+    name: str
+    label: Text
+    fields: tuple[str, ...]  # household paths that hold these codes: ``medical_claims.disease``
+    parameters: tuple[str, ...]  # parameters whose values are lists of these codes
+    values: dict[str, Text]
+
+
+@dataclass(frozen=True)
 class RulePack:
     """A whole rule pack, loaded, validated and compiled; identified by its content digest."""
 
@@ -143,6 +154,7 @@ class RulePack:
     output_lines: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
     plan: Any = field(repr=False, compare=False, default=None)
     warnings: tuple[Any, ...] = field(repr=False, compare=False, default=())  # Problems that do not refuse
+    codes: dict[str, CodeList] = field(repr=False, default_factory=dict)
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

@@ -520,7 +520,9 @@ def output_builder(outputs: dict[str, Any]) -> Callable[[dict[str, Any]], dict[s
         elif "each" in spec:
             fields = ", ".join(f"{f!r}: {shown(f'item[{src!r}] if {src!r} in item else values[{src!r}]')}"
                                for f, src in spec["fields"].items())
-            lines.append(f"    out[{name!r}] = [{{{fields}}} for item in values[{spec['each']!r}]]")
+            w = spec.get("where")
+            where = f" if (item[{w!r}] if {w!r} in item else values[{w!r}])" if w else ""
+            lines.append(f"    out[{name!r}] = [{{{fields}}} for item in values[{spec['each']!r}]{where}]")
         else:
             fields = ", ".join(f"{f!r}: {shown(f'values[{src!r}]')}" for f, src in spec.items())
             lines.append(f"    out[{name!r}] = {{{fields}}}")
@@ -556,7 +558,8 @@ def _read_fields(pack: RulePack, rules: list[CompiledRule], fields: Fields) -> F
             read.add(("household", spec))
         elif "each" in spec:
             scope = scope_of.get(spec["each"], "household")
-            read |= {(s, src) for src in spec["fields"].values() for s in (scope, "household")}
+            read |= {(s, src) for src in [*spec["fields"].values(), *([spec["where"]] if "where" in spec else [])]
+                     for s in (scope, "household")}
         else:
             read |= {("household", src) for src in spec.values()}
     return {scope: [f for f in scope_fields if (scope, f[0]) in read] for scope, scope_fields in fields.items()}
@@ -837,6 +840,8 @@ def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> li
             scope = {v: k for k, v in SCOPE_COLLECTION.items()}[spec["each"]]
             for f, name in spec["fields"].items():
                 check(name, scope, f"{out}.{f}")
+            if "where" in spec:
+                check(spec["where"], scope, f"{out}.where")
         else:
             for f, name in spec.items():
                 check(name, "household", f"{out}.{f}")

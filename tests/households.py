@@ -125,6 +125,7 @@ def households(draw: Any, as_of: dt.date | None = None) -> dict:
     else:
         _sometimes(draw, household, "registered_poor", st.booleans())
     _sometimes(draw, household, "enrolled", st.booleans())
+    _sometimes(draw, household, "on_safety_net_list", st.booleans())
     _sometimes(draw, household, "last_review", st.one_of(
         st.none(),
         _date_near(as_of, st.one_of(st.integers(-800, 10), st.sampled_from((-366, -365, -364, 0))))))

@@ -53,6 +53,10 @@ MAJOR_DISEASES = frozenset({
     "child_all", "child_apl", "child_asd", "child_vsd", "esophageal_cancer", "gastric_cancer",
     "colon_cancer", "rectal_cancer", "esrd",
 })
+# the children's diseases count as major diseases only for members under this age (湘民发〔2017〕33号 二（三）)
+CHILD_DISEASES = frozenset({"child_all", "child_apl", "child_asd", "child_vsd"})
+CHILD_DISEASE_AGE_LIMIT = 18
+COMPULSORY_EDUCATION_AGES = (6, 15)  # inclusive (湘民发〔2017〕33号 二（四）)
 
 
 def _const(value: Any, overrides: dict[str, Any] | None = None) -> dict[str, list[tuple[dt.date, Any]]]:
@@ -240,7 +244,8 @@ def evaluate_reference(household: dict, as_of: dt.date) -> dict:
         amount = Fraction(0)
         if safety_net and member_id in counted_ids:
             selfpaid = _money(claim["in_policy_selfpaid"])
-            if disease in MAJOR_DISEASES:
+            age = next(m["age"] for m in household["members"] if m["id"] == member_id)
+            if disease in MAJOR_DISEASES and not (disease in CHILD_DISEASES and age >= CHILD_DISEASE_AGE_LIMIT):
                 raw = selfpaid * p("major_disease_ratio")
             else:
                 raw = _banded(selfpaid, p("medical_bands"))
@@ -285,6 +290,14 @@ def evaluate_reference(household: dict, as_of: dt.date) -> dict:
     else:
         action = "exit" if enrolled else "none"
 
+    # the outcomes the plan orders (rules 70–90): the safety-net list, school, the poverty line
+    on_list = bool(household.get("on_safety_net_list", False))
+    net_action = ("continue" if on_list else "enroll") if safety_net else ("exit" if on_list else "none")
+    low, high = COMPULSORY_EDUCATION_AGES
+    out_of_school = [{"member": m["id"], "age": m["age"]} for m in counted
+                     if safety_net and m.get("student", "none") == "none" and low <= m["age"] <= high]
+    after = round_half_up((income + payment * 12) / n, 2) if n else Fraction(0)
+
     return {
         "household_size": n,
         "labour_capable_count": k,
@@ -314,4 +327,8 @@ def evaluate_reference(household: dict, as_of: dt.date) -> dict:
         "housing_overdue": housing_priority and as_of > p("housing_deadline"),
         "annual_review_due": review_due,
         "review_action": action,
+        "safety_net_action": net_action,
+        "out_of_school_members": out_of_school,
+        "per_capita_income_after_assistance": to_number(after),
+        "below_poverty_line": safety_net and after < p("national_poverty_line"),
     }

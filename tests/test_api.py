@@ -454,6 +454,17 @@ def test_a_decision_stored_without_its_trace_is_read_with_it_evaluated_again(app
     assert replay["stored"]["trace"] == [] and replay["replayed"]["trace"] == bare["trace"]
 
 
+def test_an_undeclared_disease_code_is_refused_with_the_closest_codes(reader):
+    household = {**XINHUA_ELDER, "medical_claims": [{"member": "m1", "disease": "gastric_cancr",
+                                                     "in_policy_selfpaid": 100}]}
+    response = reader.post("/evaluate", "caseworker", json={"household": household, "as_of": "2019-06-01"})
+    assert response.status_code == 422
+    detail, = response.get_json()["error"]["details"]
+    assert detail["path"] == "household.medical_claims[0].disease"
+    assert "did you mean 'gastric_cancer'" in detail["message"]
+    assert "胃癌" in detail["message_zh"]
+
+
 def test_a_batch_over_the_limit_is_refused(api):
     response = api.post("/evaluate/batch", "caseworker", json={"households": [XINHUA_ELDER] * 1001})
     assert response.status_code == 422

@@ -301,9 +301,10 @@ def test_problems_of_values_and_rules_are_collected_together(copy_pack):
     assert files == {XINHUA, REVIEW}
 
 
-@pytest.mark.parametrize("type_name", ["bands", "list", "date", "map"])
-def test_minimum_on_a_non_numeric_parameter_is_a_rule_pack_error(copy_pack, type_name):
-    _edit(copy_pack, "parameters.yaml", f"    type: {type_name}\n", f"    type: {type_name}\n    minimum: 0\n")
+@pytest.mark.parametrize("name", ["medical_bands", "major_diseases", "housing_deadline", "temporary_multiples"],
+                         ids=["bands", "list", "date", "map"])
+def test_minimum_on_a_non_numeric_parameter_is_a_rule_pack_error(copy_pack, name):
+    _edit(copy_pack, "parameters.yaml", f"\n  {name}:\n", f"\n  {name}:\n    minimum: 0\n")
     assert "minimum" in str(_problems(copy_pack))
 
 

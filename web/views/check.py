@@ -474,8 +474,9 @@ def result(decision_id: int) -> Any:
         sections.append((title, shown))
     known = {name.partition(".")[0] for _title, rows in SECTIONS for name, _label, _unit in rows}
     known.add("medical_claims")
-    extra = [(name, pack.variables[("household", name)].label if ("household", name) in pack.variables else name,
-              show_value(value)) for name, value in outputs.items() if name not in known]
+    extra = [(name, pack.variables[("household", name)].label if ("household", name) in pack.variables
+              else (pack.outputs.get(name) or {}).get("label", name) if isinstance(pack.outputs.get(name), dict)
+              else name, show_value(value)) for name, value in outputs.items() if name not in known]
     zh = select_locale() == "zh_CN"
     return render_template("check/result.html", stored=stored, decision=decision, outputs=outputs,
                            sections=sections, extra=extra, reasons=decision["reasons"]["zh" if zh else "en"],

@@ -15,14 +15,15 @@ from collections import OrderedDict
 from typing import Any
 
 from . import facts
-from .amounts import Fraction, format_amount
+from .amounts import Fraction
 from .decision import Decision, TraceStep, plain
 from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex, Resolved
+from .reasons import render
 from .model import RulePack
-from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
+from .plan import SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 _BASES: dict[tuple[str, str, dt.date], tuple[RulePack, dict[str, Resolved], dict[str, Any]]] = {}
@@ -86,7 +87,7 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
     for i, r in enumerate(results):
         if isinstance(r, _Run):
             results[i] = Decision(r.household_id, r.county, on, dict(digest), r.outputs(), tuple(r.steps),
-                                  r.reasons())
+                                  *r.reasons())
     return results  # type: ignore[return-value]
 
 
@@ -272,7 +273,7 @@ class _Run:
         self.values = values  # fresh from facts.flatten (its own to change)
         self.masks = list(plan.masks)  # the bits of the rules that fired, by stage and scope (see _match)
         self.steps: list[TraceStep] = []
-        self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
+        self._reasons: list[tuple[int, int, str, str, dict[str, Any]]] = []  # (rule order, entity, zh, en, item)
         self._set_by: dict[tuple[int, str], str] = {}
 
     def unencodable(self, stage: Stage, scope: str, exc: ValueError) -> EvaluationError:
@@ -379,21 +380,23 @@ class _Run:
                          {k: plain(v) for k, v in result.items()})
 
     def _reason(self, cr: CompiledRule, env: Env, position: int) -> None:
-        reason = cr.rule.reason
-        assert reason is not None
-        sentences = []
-        for lang, text in (("zh", reason.zh), ("en", reason.en)):
-            sentence = PLACEHOLDER.sub(
-                lambda m: format_amount(env.ent[m[1]] if env.ent is not None and m[1] in env.ent else env.hh[m[1]]),
-                text)
-            cite = f"（{cr.rule.reference}）" if lang == "zh" else f" ({cr.rule.reference})"
-            sentences.append(sentence if cr.rule.reference in sentence else sentence + cite)
-        self._reasons.append((cr.order, position, sentences[0], sentences[1]))
+        """The rule's reason in zh and en (its clause cited), and as data: rule, clause, figures, text."""
+        assert cr.reason is not None
+        reference = cr.rule.reference
+        figures: dict[str, Any] = {}
+        zh, en = render(cr.reason[0], "zh", env, figures), render(cr.reason[1], "en", env, figures)
+        item = {"rule": cr.rule.id, "clause": reference, "figures": {k: plain(v) for k, v in figures.items()},
+                "text": {"zh": zh, "en": en}}
+        if position >= 0 and env.ent is not None:
+            item["entity"] = _label(cr.rule.scope, env.ent, position)
+        self._reasons.append((cr.order, position, zh if reference in zh else f"{zh}（{reference}）",
+                              en if reference in en else f"{en} ({reference})", item))
 
-    def reasons(self) -> dict[str, list[str]]:
-        """Reasons in the order of the pack's rules (programme by programme), entities in input order."""
+    def reasons(self) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+        """Reasons in the order of the pack's rules (programme by programme), entities in input order:
+        the sentences by language (SPEC §8) and the same as data (``Decision.reason_items``)."""
         ordered = sorted(self._reasons, key=lambda r: (r[0], r[1]))
-        return {"zh": [r[2] for r in ordered], "en": [r[3] for r in ordered]}
+        return {"zh": [r[2] for r in ordered], "en": [r[3] for r in ordered]}, [r[4] for r in ordered]
 
     def outputs(self) -> dict[str, Any]:
         assert self.plan.outputs is not None

@@ -264,7 +264,14 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
 
     variables: dict[tuple[str, str], Variable] = {}
     rules: list[Rule] = []
+    labels: dict[str, dict[str, dict[str, str]]] = {}
     for name, doc in by_kind["rules"]:
+        for table, codes in doc.get("labels", {}).items():
+            for code, text in codes.items():
+                if code in labels.get(table, {}):
+                    found.append(Problem(f"labels.{table}.{code} is declared twice", f"名称 {table}.{code} 重复声明",
+                                         file=name, line=doc["labels"].line_of(table), path=f"labels.{table}"))
+                labels.setdefault(table, {})[str(code)] = {"zh": text["zh"], "en": text["en"]}
         for vname, v in doc.get("variables", {}).items():
             scope = v.get("scope", "household")
             if (scope, vname) in variables:
@@ -306,7 +313,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         parameters=parameters, values=tuple(values), variables=variables, rules=tuple(rules),
         outputs=_plain(meta["outputs"]), tests=tuple(tests), digest=digest_of(documents),
         pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
-        sources={n: _plain(d) for n, d in documents.items()},
+        sources={n: _plain(d) for n, d in documents.items()}, labels=labels,
     )
 
 

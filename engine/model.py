@@ -136,6 +136,8 @@ class RulePack:
     pack_file: str = "pack.yaml"
     output_lines: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
     plan: Any = field(repr=False, compare=False, default=None)
+    # names of codes for reasons (see engine.reasons): table → code → {"zh", "en"}, from rules files' labels:
+    labels: dict[str, dict[str, dict[str, str]]] = field(repr=False, compare=False, default_factory=dict)
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

@@ -385,6 +385,7 @@ class _Run:
         reference = cr.rule.reference
         figures: dict[str, Any] = {}
         zh, en = render(cr.reason[0], "zh", env, figures), render(cr.reason[1], "en", env, figures)
+        en = en[:1].upper() + en[1:]  # "member m1 …" opens a sentence
         item = {"rule": cr.rule.id, "clause": reference, "figures": {k: plain(v) for k, v in figures.items()},
                 "text": {"zh": zh, "en": en}}
         if position >= 0 and env.ent is not None:

@@ -75,7 +75,8 @@ def format_value(value: Any, fmt: str | None, lang: str, env: Any = None,
     if fmt in ("percent", "%"):
         if isinstance(value, bool) or value is None:
             return str(value)
-        return f"{json_number(value * 100)}%"
+        shown = str(json_number(value * 100))
+        return (shown.rstrip("0").rstrip(".") if "." in shown else shown) + "%"
     if fmt == "member":
         return member_name(value, env.hh.get("members", []) if env is not None else [], lang, table)
     if fmt == "label":

@@ -21,9 +21,9 @@ from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex, Resolved
-from .reasons import render
 from .model import RulePack
 from .plan import SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
+from .reasons import render
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
 _BASES: dict[tuple[str, str, dt.date], tuple[RulePack, dict[str, Resolved], dict[str, Any]]] = {}

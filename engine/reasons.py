@@ -83,7 +83,9 @@ def format_value(value: Any, fmt: str | None, lang: str, env: Any = None,
         label = (table or {}).get(str(value))
         return label[lang] if label else str(value)
     if isinstance(value, dt.date):
-        return f"{value.year}年{value.month}月{value.day}日" if zh else f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+        if zh:
+            return f"{value.year}年{value.month}月{value.day}日"
+        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
     return format_amount(value)
 
 

@@ -10,6 +10,7 @@ assertion (``evaluate_many``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import OrderedDict
 from typing import Any
@@ -22,10 +23,11 @@ from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
-from .plan import SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
+from .plan import SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage, build_plan
 from .reasons import render
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
+_QUIET: OrderedDict[str, tuple[RulePack, Plan]] = OrderedDict()
 _BASES: dict[tuple[str, str, dt.date], tuple[RulePack, dict[str, Resolved], dict[str, Any]]] = {}
 
 
@@ -37,6 +39,19 @@ def parameter_index(pack: RulePack) -> ParameterIndex:
         while len(_INDEXES) > 16:
             _INDEXES.popitem(last=False)
     return index
+
+
+def quiet_plan(pack: RulePack) -> Plan:
+    """The (cached) plan of ``pack`` without the rules that only give a reason (they set nothing):
+    what an evaluation without trace or reasons runs, so that a roll does not match or apply them."""
+    hit = _QUIET.get(pack.digest)
+    if hit is None or hit[0] is not pack:
+        rules = tuple(dataclasses.replace(r, reason=None) for r in pack.rules if r.assignments)
+        plan = pack.plan if len(rules) == len(pack.rules) else build_plan(dataclasses.replace(pack, rules=rules))
+        hit = _QUIET[pack.digest] = (pack, plan)
+        while len(_QUIET) > 16:
+            _QUIET.popitem(last=False)
+    return hit[1]
 
 
 def _base(pack: RulePack, county: str, on: dt.date) -> tuple[dict[str, Resolved], dict[str, Any]]:
@@ -101,7 +116,7 @@ def outputs_many(pack: RulePack, households: list[Any],
 
 def _run_all(pack: RulePack, households: list[Any], on: dt.date, trace: bool,
              reasons: bool) -> list[Decision | DoudiError | _Run]:
-    plan: Plan = pack.plan
+    plan: Plan = pack.plan if trace or reasons else quiet_plan(pack)
     results: list[Decision | DoudiError | _Run] = []
     for household in households:
         try:
@@ -125,7 +140,8 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
     one go (households do not share values): see ``plan.segment_runner`` for the order of rules.
     """
     live = dict(runs)
-    with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
+    name = f"doudi_{pack.id}_{pack.digest[7:23]}" + ("" if plan is pack.plan else "_quiet")
+    with durable_session(name, plan.definition) as session:
         for stage, quick, explained in plan.segments:
             if stage is not None:
                 _match(session, stage, plan.by_durable, live, results)

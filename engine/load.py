@@ -301,7 +301,8 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
     for name, doc in by_kind["tests"]:
         for t in doc["tests"]:
             tests.append(PolicyTest(t["name"], dt.date.fromisoformat(t["as_of"]), _plain(t["household"]),
-                                    _plain(t.get("expect")), t.get("expect_error"), name, t.line))
+                                    _plain(t.get("expect")), t.get("expect_error"), name, t.line,
+                                    _plain(t.get("expect_reasons"))))
 
     if found:
         raise RulePackError(str(found[0]), found, message_zh="规则包有错误")

@@ -111,6 +111,8 @@ class PolicyTest:
     expect_error: str | None
     file: str = ""
     line: int = 0
+    # text the reasons must contain: {"zh": [...], "en": [...], "last_zh": ..., "last_en": ..., "never": [...]}
+    expect_reasons: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,28 @@ def test_labour_capable_members_give_their_income_and_farm_income_only_when_ther
 def test_batches_without_reasons_compute_none(pack):
     results = evaluate_many(pack, [REFUSED, FULL], "2019-08-01", reasons=False)
     assert [r.reasons["zh"] for r in results] == [[], []] and [r.reason_items for r in results] == [[], []]
+
+
+def test_policy_tests_check_expected_reasons(pack):
+    from dataclasses import replace
+
+    from engine.policy_tests import run_test
+
+    full = next(t for t in pack.tests if t.household["household_id"] == "RS3")
+    assert run_test(pack, full).passed
+    wrong = replace(full, expect_reasons={"zh": ["给予医疗救助701元"], "last_en": "Conclusion: not eligible",
+                                          "never": ["赵六"]})
+    result = run_test(pack, wrong)
+    assert [m[0] for m in result.mismatches] == ["reasons.zh", "reasons.en[-1]"] + ["reasons (never)"] * 4
+    assert result.mismatches[0][1] == "给予医疗救助701元"
+
+
+def test_a_roll_without_reasons_gives_the_same_outputs(pack):
+    from engine.evaluate import outputs_many
+
+    households = [t.household for t in pack.tests if t.expect_error is None]
+    on = dt.date(2019, 8, 1)
+    quiet = outputs_many(pack, households, on)
+    full = evaluate_many(pack, households, on)
+    assert len(quiet) == len(full) > 40
+    assert [q[2] for q in quiet] == [f.outputs for f in full]

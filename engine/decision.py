@@ -60,6 +60,8 @@ class Decision:
     outputs: dict[str, Any]
     trace: tuple[TraceStep, ...] = ()
     reasons: dict[str, list[str]] = field(default_factory=lambda: {"zh": [], "en": []})
+    # the same reasons as data, in the same order: {rule, clause, figures (placeholder → value), text: {zh, en}}
+    reason_items: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as SPEC §8 lays it out (numbers may be Decimal; see ``to_json``)."""
@@ -67,6 +69,7 @@ class Decision:
             "household_id": self.household_id, "county": self.county, "as_of": self.as_of.isoformat(),
             "rule_version": dict(self.rule_version), "outputs": self.outputs,
             "trace": [t.to_dict() for t in self.trace], "reasons": self.reasons,
+            "reason_items": self.reason_items,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

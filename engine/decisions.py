@@ -35,7 +35,9 @@ def record(db: Database, decision: Decision, facts: dict[str, Any], user: str | 
         "household_id": decision.household_id, "county": decision.county, "as_of": decision.as_of.isoformat(),
         "version_number": decision.rule_version.get("number"), "digest": decision.rule_version["digest"],
         "facts": dumps(facts), "outputs": dumps(data["outputs"]),
-        "decision": dumps({"as_of": data["as_of"], "reasons": data["reasons"]}),
+        "decision": dumps({"as_of": data["as_of"], "reasons": data["reasons"],
+                           "reason_items": [{k: v for k, v in item.items() if k != "text"}
+                                            for item in data["reason_items"]]}),
         "trace": zlib.compress(_COMPACT.encode(data["trace"]).encode("utf-8"), 9) if trace else None,
         "user": user or "", "created_at": now(),
     }).last_pk
@@ -69,9 +71,26 @@ def _row(row: dict[str, Any], full: bool) -> dict[str, Any]:
         kept, trace = json.loads(row["decision"]), _trace(row)
         out["facts"] = json.loads(row["facts"])
         out["decision"] = {**_columns(row), "trace": trace if isinstance(trace, list) else [],
-                           "reasons": kept.get("reasons") or {"zh": [], "en": []}}
+                           "reasons": kept.get("reasons") or {"zh": [], "en": []},
+                           "reason_items": _reason_items(kept)}
         out["trace_stored"] = isinstance(trace, list)
     return out
+
+
+def _reason_items(kept: dict[str, Any]) -> list[dict[str, Any]]:
+    """The structured reasons as stored (without their text, which the sentences hold: see ``record``)."""
+    items = kept.get("reason_items") or []
+    reasons = kept.get("reasons") or {}
+    return [{**item, "text": {lang: _uncited(reasons.get(lang, [])[i] if i < len(reasons.get(lang, [])) else "",
+                                             item.get("clause", ""), lang) for lang in ("zh", "en")}}
+            for i, item in enumerate(items)]
+
+
+def _uncited(sentence: str, clause: str, lang: str) -> str:
+    """A reason sentence without the clause ``Decision.reasons`` appends when the text does not name it."""
+    suffix = f"（{clause}）" if lang == "zh" else f" ({clause})"
+    stripped = sentence[:-len(suffix)] if sentence.endswith(suffix) else None
+    return stripped if stripped is not None and clause not in stripped else sentence
 
 
 def _read(db: Database, decision_id: int) -> dict[str, Any]:
@@ -145,6 +164,8 @@ def compare(row: dict[str, Any], replayed: dict[str, Any]) -> list[dict[str, Any
     """
     found = differences(_columns(row), {k: replayed.get(k) for k in _COLUMNS})
     kept = json.loads(row["decision"])
+    if "reason_items" in kept:
+        kept["reason_items"] = _reason_items(kept)
     trace = _trace(row)
     if trace is not None:
         kept["trace"] = trace

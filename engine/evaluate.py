@@ -10,21 +10,24 @@ assertion (``evaluate_many``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import OrderedDict
 from typing import Any
 
 from . import facts
-from .amounts import Fraction, format_amount
+from .amounts import Fraction
 from .decision import Decision, TraceStep, plain
 from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
-from .plan import PLACEHOLDER, SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage
+from .plan import SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage, build_plan
+from .reasons import render
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
+_QUIET: OrderedDict[str, tuple[RulePack, Plan]] = OrderedDict()
 _BASES: dict[tuple[str, str, dt.date], tuple[RulePack, dict[str, Resolved], dict[str, Any]]] = {}
 
 
@@ -36,6 +39,19 @@ def parameter_index(pack: RulePack) -> ParameterIndex:
         while len(_INDEXES) > 16:
             _INDEXES.popitem(last=False)
     return index
+
+
+def quiet_plan(pack: RulePack) -> Plan:
+    """The (cached) plan of ``pack`` without the rules that only give a reason (they set nothing):
+    what an evaluation without trace or reasons runs, so that a roll does not match or apply them."""
+    hit = _QUIET.get(pack.digest)
+    if hit is None or hit[0] is not pack:
+        rules = tuple(dataclasses.replace(r, reason=None) for r in pack.rules if r.assignments)
+        plan = pack.plan if len(rules) == len(pack.rules) else build_plan(dataclasses.replace(pack, rules=rules))
+        hit = _QUIET[pack.digest] = (pack, plan)
+        while len(_QUIET) > 16:
+            _QUIET.popitem(last=False)
+    return hit[1]
 
 
 def _base(pack: RulePack, county: str, on: dt.date) -> tuple[dict[str, Resolved], dict[str, Any]]:
@@ -86,7 +102,7 @@ def evaluate_many(pack: RulePack, households: list[Any], as_of: Any = None, *, t
     for i, r in enumerate(results):
         if isinstance(r, _Run):
             results[i] = Decision(r.household_id, r.county, on, dict(digest), r.outputs(), tuple(r.steps),
-                                  r.reasons())
+                                  *r.reasons())
     return results  # type: ignore[return-value]
 
 
@@ -100,7 +116,7 @@ def outputs_many(pack: RulePack, households: list[Any],
 
 def _run_all(pack: RulePack, households: list[Any], on: dt.date, trace: bool,
              reasons: bool) -> list[Decision | DoudiError | _Run]:
-    plan: Plan = pack.plan
+    plan: Plan = pack.plan if trace or reasons else quiet_plan(pack)
     results: list[Decision | DoudiError | _Run] = []
     for household in households:
         try:
@@ -124,7 +140,8 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
     one go (households do not share values): see ``plan.segment_runner`` for the order of rules.
     """
     live = dict(runs)
-    with durable_session(f"doudi_{pack.id}_{pack.digest[7:23]}", plan.definition) as session:
+    name = f"doudi_{pack.id}_{pack.digest[7:23]}" + ("" if plan is pack.plan else "_quiet")
+    with durable_session(name, plan.definition) as session:
         for stage, quick, explained in plan.segments:
             if stage is not None:
                 _match(session, stage, plan.by_durable, live, results)
@@ -272,7 +289,7 @@ class _Run:
         self.values = values  # fresh from facts.flatten (its own to change)
         self.masks = list(plan.masks)  # the bits of the rules that fired, by stage and scope (see _match)
         self.steps: list[TraceStep] = []
-        self._reasons: list[tuple[int, int, str, str]] = []  # (rule order, entity, zh, en)
+        self._reasons: list[tuple[int, int, str, str, dict[str, Any]]] = []  # (rule order, entity, zh, en, item)
         self._set_by: dict[tuple[int, str], str] = {}
 
     def unencodable(self, stage: Stage, scope: str, exc: ValueError) -> EvaluationError:
@@ -379,21 +396,24 @@ class _Run:
                          {k: plain(v) for k, v in result.items()})
 
     def _reason(self, cr: CompiledRule, env: Env, position: int) -> None:
-        reason = cr.rule.reason
-        assert reason is not None
-        sentences = []
-        for lang, text in (("zh", reason.zh), ("en", reason.en)):
-            sentence = PLACEHOLDER.sub(
-                lambda m: format_amount(env.ent[m[1]] if env.ent is not None and m[1] in env.ent else env.hh[m[1]]),
-                text)
-            cite = f"（{cr.rule.reference}）" if lang == "zh" else f" ({cr.rule.reference})"
-            sentences.append(sentence if cr.rule.reference in sentence else sentence + cite)
-        self._reasons.append((cr.order, position, sentences[0], sentences[1]))
+        """The rule's reason in zh and en (its clause cited), and as data: rule, clause, figures, text."""
+        assert cr.reason is not None
+        reference = cr.rule.reference
+        figures: dict[str, Any] = {}
+        zh, en = render(cr.reason[0], "zh", env, figures), render(cr.reason[1], "en", env, figures)
+        en = en[:1].upper() + en[1:]  # "member m1 …" opens a sentence
+        item = {"rule": cr.rule.id, "clause": reference, "figures": {k: plain(v) for k, v in figures.items()},
+                "text": {"zh": zh, "en": en}}
+        if position >= 0 and env.ent is not None:
+            item["entity"] = _label(cr.rule.scope, env.ent, position)
+        self._reasons.append((cr.order, position, zh if reference in zh else f"{zh}（{reference}）",
+                              en if reference in en else f"{en} ({reference})", item))
 
-    def reasons(self) -> dict[str, list[str]]:
-        """Reasons in the order of the pack's rules (programme by programme), entities in input order."""
+    def reasons(self) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+        """Reasons in the order of the pack's rules (programme by programme), entities in input order:
+        the sentences by language (SPEC §8) and the same as data (``Decision.reason_items``)."""
         ordered = sorted(self._reasons, key=lambda r: (r[0], r[1]))
-        return {"zh": [r[2] for r in ordered], "en": [r[3] for r in ordered]}
+        return {"zh": [r[2] for r in ordered], "en": [r[3] for r in ordered]}, [r[4] for r in ordered]
 
     def outputs(self) -> dict[str, Any]:
         assert self.plan.outputs is not None

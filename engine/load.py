@@ -266,7 +266,14 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
 
     variables: dict[tuple[str, str], Variable] = {}
     rules: list[Rule] = []
+    labels: dict[str, dict[str, dict[str, str]]] = {}
     for name, doc in by_kind["rules"]:
+        for table, entries in doc.get("labels", {}).items():
+            for code, text in entries.items():
+                if code in labels.get(table, {}):
+                    found.append(Problem(f"labels.{table}.{code} is declared twice", f"名称 {table}.{code} 重复声明",
+                                         file=name, line=doc["labels"].line_of(table), path=f"labels.{table}"))
+                labels.setdefault(table, {})[str(code)] = {"zh": text["zh"], "en": text["en"]}
         for vname, v in doc.get("variables", {}).items():
             scope = v.get("scope", "household")
             if (scope, vname) in variables:
@@ -298,10 +305,15 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
             edit = _plain(t.get("edit"))  # a limit test has no household; its date is the value's
             tests.append(PolicyTest(t["name"], dt.date.fromisoformat(edit["from"] if edit else t["as_of"]),
                                     _plain(t.get("household", {})), _plain(t.get("expect")), t.get("expect_error"),
-                                    name, t.line, edit))
+                                    name, t.line, edit, _plain(t.get("expect_reasons"))))
 
     if found:
         raise RulePackError(str(found[0]), found, message_zh="规则包有错误")
+    code_lists = codes.build(meta.get("codes", {}))
+    for code_list in code_lists.values():  # a code list's names serve the reasons where the rules do not name a code
+        table = labels.setdefault(code_list.name, {})
+        for code, text in code_list.values.items():
+            table.setdefault(code, {"zh": text.zh, "en": text.en})
     return RulePack(
         id=meta["id"], title=_text(meta["title"]), root=meta["root"],
         illustrative=bool(meta.get("illustrative", False)),
@@ -310,7 +322,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         parameters=parameters, values=tuple(values), variables=variables, rules=tuple(rules),
         outputs=_plain(meta["outputs"]), tests=tuple(tests), digest=digest_of(documents),
         pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
-        sources={n: _plain(d) for n, d in documents.items()}, codes=codes.build(meta.get("codes", {})),
+        sources={n: _plain(d) for n, d in documents.items()}, codes=code_lists, labels=labels,
     )
 
 

@@ -117,6 +117,8 @@ class PolicyTest:
     file: str = ""
     line: int = 0
     edit: dict[str, Any] | None = None  # a limit test: this dated value set, then the pack valid or refused
+    # text the reasons must contain: {"zh": [...], "en": [...], "last_zh": ..., "last_en": ..., "never": [...]}
+    expect_reasons: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ class RulePack:
     plan: Any = field(repr=False, compare=False, default=None)
     warnings: tuple[Any, ...] = field(repr=False, compare=False, default=())  # Problems that do not refuse
     codes: dict[str, CodeList] = field(repr=False, default_factory=dict)
+    # names of codes for reasons (see engine.reasons): table → code → {"zh", "en"}, from rules files' labels:
+    labels: dict[str, dict[str, dict[str, str]]] = field(repr=False, compare=False, default_factory=dict)
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

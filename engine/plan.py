@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +38,8 @@ from .errors import Problem, RulePackError
 from .expressions import Compiled, Compiler, ExpressionError, Symbol, encode_for_durable
 from .facts import Fields, Flattener, fact_fields, flatteners
 from .model import Rule, RulePack
+from .reasons import FORMATS, Labels, Slot, Template, split
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")  # {name} in reason sentences
 SCOPE_COLLECTION = {"member": "members", "claim": "claims", "incident": "incidents"}
 
 
@@ -68,6 +67,7 @@ class CompiledRule:
     bit: int = 0
     # the application as one generated function, when every assignment has one (see rule_runner)
     runner: Callable[[dict[str, Any], int, Any], None] | None = None
+    reason: Template | None = None  # the reason's sentences, placeholders compiled (see engine.reasons)
     parameters: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
 
@@ -212,7 +212,8 @@ def build_plan(pack: RulePack) -> Plan:
                                  f"规则编号 '{rule.id}' 重复使用", file=rule.file, line=rule.line, path="rules"))
         seen_ids[rule.id] = rule
         try:
-            compiled.append(_compile_rule(rule, f"r{i:03d}_{rule.id.replace('.', '_')}", symbols))
+            compiled.append(_compile_rule(rule, f"r{i:03d}_{rule.id.replace('.', '_')}", symbols,
+                                          pack.labels))
             compiled[-1].order = i
         except ExpressionError as exc:
             zh = exc.message_zh or f"表达式错误：{exc}"
@@ -287,7 +288,8 @@ def build_plan(pack: RulePack) -> Plan:
                 flatteners(fields, defaults), output_builder(pack.outputs))
 
 
-def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol]) -> CompiledRule:
+def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol],
+                  labels: Labels | None = None) -> CompiledRule:
     cr = CompiledRule(rule, name)
     compiler = Compiler(symbols, rule.scope)
     _check_size(rule)
@@ -317,12 +319,7 @@ def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol])
         cr.reads_earlier |= c.reads_earlier
         local[var] = target.type
     if rule.reason:
-        for lang, text in (("zh", rule.reason.zh), ("en", rule.reason.en)):
-            for field_name in PLACEHOLDER.findall(text):
-                if field_name not in local and not _known(symbols, rule.scope, field_name):
-                    raise ExpressionError(f"reason: unknown placeholder {{{field_name}}}", f"reason.{lang}")
-                if field_name not in local:
-                    cr.apply_reads.add(_scope_of(symbols, rule.scope, field_name))
+        cr.reason = _compile_reason(rule, symbols, labels or {}, cr)
     cr.reads |= cr.apply_reads
     cr.parameters = sorted(n for (s, n) in cr.reads if symbols.get((s, n), None) is not None
                            and symbols[(s, n)].kind == "parameter")
@@ -345,12 +342,45 @@ def _check_size(rule: Rule) -> None:
         raise ExpressionError(str(exc), "when" if rule.when else None, exc.message_zh) from None
 
 
-def _known(symbols: dict[tuple[str, str], Symbol], scope: str, name: str) -> bool:
-    return (scope, name) in symbols or ("household", name) in symbols
-
-
-def _scope_of(symbols: dict[tuple[str, str], Symbol], scope: str, name: str) -> tuple[str, str]:
-    return (scope, name) if (scope, name) in symbols else ("household", name)
+def _compile_reason(rule: Rule, symbols: dict[tuple[str, str], Symbol], labels: Labels,
+                    cr: CompiledRule) -> Template:
+    """The reason's sentences with each placeholder compiled as an expression of the rule's scope
+    (what it reads is added to ``cr.apply_reads``); ExpressionError for an unknown name or format."""
+    assert rule.reason is not None
+    own = {(rule.scope, var) for var, _ in rule.assignments}
+    sentences = []
+    for lang, text in (("zh", rule.reason.zh), ("en", rule.reason.en)):
+        parts: list[str | Slot] = []
+        for part in split(text):
+            if isinstance(part, str):
+                parts.append(part)
+                continue
+            source, fmt = part
+            if fmt is not None and fmt not in FORMATS:
+                raise ExpressionError(f"reason: unknown format ':{fmt}' in {{{source}:{fmt}}}; "
+                                      f"use one of {', '.join(FORMATS)}", f"reason.{lang}",
+                                      f"理由：未知格式 ':{fmt}'，可用 {', '.join(FORMATS)}")
+            try:
+                compiled = Compiler(symbols, rule.scope).compile(source)
+            except ExpressionError as exc:
+                raise ExpressionError(f"reason: placeholder {{{source}}}: {exc.args[0]}", f"reason.{lang}",
+                                      f"理由：占位符 {{{source}}} 有误") from None
+            cr.apply_reads |= {r for r in compiled.reads if r not in own}  # its own values: set just before
+            cr.reads_earlier |= compiled.reads_earlier
+            table = None
+            if fmt == "member":
+                cr.apply_reads |= {("member", f) for f in ("id", "name", "relation") if ("member", f) in symbols}
+                table = labels.get("relation")
+            elif fmt == "label":
+                name = source.rsplit(".", 1)[-1]
+                table = labels.get(name)
+                if table is None:
+                    raise ExpressionError(f"reason: {{{source}:label}} needs labels for '{name}' "
+                                          f"(declare them under labels: in a rules file)", f"reason.{lang}",
+                                          f"理由：{{{source}:label}} 需要在 labels 中声明 '{name}' 的名称")
+            parts.append(Slot(source, compiled.fn, fmt, table))
+        sentences.append(tuple(parts))
+    return sentences[0], sentences[1]
 
 
 def _assignable(target: str, value: str) -> bool:

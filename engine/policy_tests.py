@@ -45,7 +45,22 @@ def run_test(pack: RulePack, test: PolicyTest) -> TestResult:
     outputs = json.loads(dumps(decision.outputs))
     mismatches = [(key, want, outputs.get(key)) for key, want in (test.expect or {}).items()
                   if not _same(outputs.get(key), want)]
-    return TestResult(test, mismatches)
+    return TestResult(test, mismatches + _reason_mismatches(test.expect_reasons or {}, decision.reasons))
+
+
+def _reason_mismatches(expect: dict[str, Any], reasons: dict[str, list[str]]) -> list[tuple[str, Any, Any]]:
+    """Each expected text missing from the reasons (as (where, expected, None)), each forbidden one found."""
+    out: list[tuple[str, Any, Any]] = []
+    for lang in ("zh", "en"):
+        sentences = reasons.get(lang, [])
+        out += [(f"reasons.{lang}", want, None) for want in expect.get(lang, ())
+                if not any(want in s for s in sentences)]
+        last = expect.get(f"last_{lang}")
+        if last is not None and not (sentences and last in sentences[-1]):
+            out.append((f"reasons.{lang}[-1]", last, sentences[-1] if sentences else None))
+    out += [("reasons (never)", want, s) for want in expect.get("never", ())
+            for s in reasons.get("zh", []) + reasons.get("en", []) if want in s]
+    return out
 
 
 def _same(actual: Any, expected: Any) -> bool:

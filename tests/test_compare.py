@@ -206,8 +206,8 @@ def test_a_document_alone_changes_no_outcome(pack, tmp_path):
 
 
 @pytest.mark.parametrize(("name", "old", "new", "field", "before", "after"), [
-    ("rules/60-review.yaml", "as_of - last_review >= review_interval_days",
-     "as_of - last_review > review_interval_days", "when",
+    ("rules/60-review.yaml", "None or as_of - last_review >= review_interval_days",
+     "None or as_of - last_review > review_interval_days", "when",
      "last_review is None or as_of - last_review >= review_interval_days",
      "last_review is None or as_of - last_review > review_interval_days"),
     ("rules/20-dibao.yaml", "set: {dibao_standard_monthly: dibao_standard / 12}",

@@ -160,7 +160,7 @@ CASES = {
     "reason-unknown-placeholder": Case(REVIEW, "en: No longer eligible; the household exits",
                                        "en: No longer eligible since {exit_date}",
                                        "en: No longer eligible since {exit_date}",
-                                       ("reason: unknown placeholder {exit_date}",)),
+                                       ("reason: placeholder {exit_date}", "exit_date")),
     "function-not-allowed": Case(REVIEW, "when: dibao_eligible and enrolled\n", "when: __import__('os')\n",
                                  "when: __import__('os')", ("'__import__' is not a function here",)),
     "rule-cycle": Case(DIBAO, "when: income_test_passed and asset_test_passed\n",

@@ -113,7 +113,11 @@ def test_an_elderly_person_living_alone_gets_363_yuan(app, sign_in):
     assert output_row(page, "review_action") == "审核处理 新纳入低保"
     assert output_row(page, "premium_subsidy.local_finance") == "地方财政负担 125 元"
     text = page_text(page)
-    assert "基本低保金每月330元，分类增发每月33元，合计每月363元（湘民发〔2017〕33号 二（二））" in text
+    # each reason with the clause it cites beside it, members by name
+    assert "取330元/月；加分类增发33元/月，合计363元/月（四舍五入到元） 湘民发〔2017〕33号 二（二）" in text
+    assert "张奶奶（75岁）年满70岁，按月低保标准330元/月的10%分类增发33元/月 国务院令第649号 第十二条" in text
+    assert '<cite class="clause">湘民发〔2017〕33号 二（二）</cite>' in page.get_data(as_text=True)
+    assert "结论：符合农村最低生活保障条件并认定为社会保障兜底对象，给予低保金363元/月" in text
     assert "规则版本 第 1 版" in text and "张奶奶" in text
     # the trace, on demand: each rule with its reference and where its parameters came from
     trace = page.get_data(as_text=True).split('<details class="trace">')[1].split("</details>")[0]

@@ -477,9 +477,12 @@ def result(decision_id: int) -> Any:
     extra = [(name, pack.variables[("household", name)].label if ("household", name) in pack.variables
               else (pack.outputs.get(name) or {}).get("label", name) if isinstance(pack.outputs.get(name), dict)
               else name, show_value(value)) for name, value in outputs.items() if name not in known]
-    zh = select_locale() == "zh_CN"
+    lang = "zh" if select_locale() == "zh_CN" else "en"
+    # each sentence with the clause it cites beside it (older stored decisions: the sentences alone)
+    reasons = ([(item["text"][lang], item["clause"]) for item in decision.get("reason_items") or []]
+               or [(sentence, None) for sentence in decision["reasons"][lang]])
     return render_template("check/result.html", stored=stored, decision=decision, outputs=outputs,
-                           sections=sections, extra=extra, reasons=decision["reasons"]["zh" if zh else "en"],
+                           sections=sections, extra=extra, reasons=reasons,
                            facts=stored["facts"], label=label, show_value=show_value, pack=pack,
                            latest=version)
 

@@ -75,11 +75,12 @@ def test_derived_booleans_are_matched_on_their_own_inputs_in_few_stages(pack):
     assert ("household", "dibao_eligible") not in safety.cond_reads  # as matched: the tests themselves
     assert {("household", "countable_income"), ("household", "assets.deposits")} <= safety.cond_reads
     assert safety.stage == pack.plan.by_name["dibao.eligible"].stage
-    # the member tests; then everything that needs the countable income (the income and asset tests,
-    # eligibility, the programmes); then the approval level (needs the temporary assistance)
+    # the member tests (their reasons read the household's farm income); then everything that needs the
+    # countable income (the income and asset tests, eligibility, the programmes); then what needs the
+    # programmes' results (the approval level, the claims' reasons, the conclusion)
     assert [sorted(stage.fields) for stage in pack.plan.stages] == [
-        ["member"], ["claim", "household", "incident", "member"], ["household"]]
-    assert len(pack.plan.steps) == 7
+        ["household", "member"], ["claim", "household", "incident", "member"], ["claim", "household"]]
+    assert len(pack.plan.steps) == 8
     assert pack.plan.by_name["review.due"].stage == safety.stage  # nothing reads it: it waits for the others
 
 
@@ -110,8 +111,7 @@ def test_the_household_part_of_entity_conditions_is_matched_once_on_the_househol
     assert student.gate is not None
     assert not any(key.startswith("h_") for key in student.keys)  # member facts carry no household values
     stage = next(s for s in pack.plan.stages if s.index == student.stage)
-    assert sorted(key for key, *_ in stage.fields["member"]) == ["e_able_to_work", "e_compulsory_age", "e_in_prison",
-                                                                   "e_student"]
+    assert {"e_able_to_work", "e_compulsory_age", "e_in_prison", "e_student"} <= {key for key, *_ in stage.fields["member"]}
     # the five programme rules of entities share the safety-net test: one gate
     entity_rules = ["education.student", "claim.amount", "claim.major_disease", "claim.other_disease",
                     "incident.amount"]
@@ -253,7 +253,8 @@ def test_two_rules_setting_one_value_for_one_member_is_an_error_with_or_without_
 
 def test_only_the_facts_something_reads_are_flattened(pack):
     member_fields = [name for name, *_ in pack.plan.fact_fields["member"]]
-    assert "name" not in member_fields and "relation" not in member_fields  # no rule, reason or output reads them
+    assert "income.excluded" not in member_fields  # no rule, reason or output reads it
+    assert {"name", "relation"} <= set(member_fields)  # reasons name members ({id:member})
     assert {"id", "age", "income.wages", "disability.grade"} <= set(member_fields)
 
 

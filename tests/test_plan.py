@@ -111,7 +111,8 @@ def test_the_household_part_of_entity_conditions_is_matched_once_on_the_househol
     assert student.gate is not None
     assert not any(key.startswith("h_") for key in student.keys)  # member facts carry no household values
     stage = next(s for s in pack.plan.stages if s.index == student.stage)
-    assert {"e_able_to_work", "e_compulsory_age", "e_in_prison", "e_student"} <= {key for key, *_ in stage.fields["member"]}
+    member_keys = {key for key, *_ in stage.fields["member"]}
+    assert {"e_able_to_work", "e_compulsory_age", "e_in_prison", "e_student"} <= member_keys
     # the five programme rules of entities share the safety-net test: one gate
     entity_rules = ["education.student", "claim.amount", "claim.major_disease", "claim.other_disease",
                     "incident.amount"]

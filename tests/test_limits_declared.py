@@ -173,6 +173,14 @@ def test_the_provincial_standard_is_bound_by_the_national_poverty_line(shipped, 
           CLAUSE + "二（二）", "低于湖南省的国家扶贫标准（national_poverty_line） 3747")
 
 
+def test_an_inherited_breach_is_reported_once_at_the_jurisdiction_that_set_the_value(shipped):
+    # 长沙市, 新化县 … have values of their own from 2018 only: in 2017 they inherit the province's 3300
+    files = _with(shipped, PROVINCE, "{from: 2017-01-01, value: 3360,", "{from: 2017-01-01, value: 3300,")
+    problem = _only(_refused(files), "dibao_standard")
+    assert (problem.details["jurisdiction"], problem.details["start"], problem.details["end"]) == \
+        ("430000", "2017-01-01", "2017-12-31")
+
+
 def test_a_bound_restricted_to_levels_leaves_the_root_free(shipped):
     low = _with(shipped, PROVINCE, "{from: 2019-01-01, value: 3960, document: 湘民发",
                 "{from: 2019-01-01, value: 3700, document: 湘民发")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fractions
 import math
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,8 +22,12 @@ def exact(raw: Any) -> int | Fraction:
         return raw
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    value = Fraction(str(raw))
-    return int(value) if value.denominator == 1 else value
+    if isinstance(raw, Fraction):
+        return simplest(raw)
+    # the text is parsed by the standard library: quicktions 1.24 parsing a one-character text ("1")
+    # corrupts the interpreter's memory (later UTF-8 encodings gain NUL bytes; tests/test_amounts.py)
+    parsed = fractions.Fraction(str(raw))
+    return int(parsed) if parsed.denominator == 1 else Fraction(parsed.numerator, parsed.denominator)
 
 
 def simplest(value: Any) -> Any:

@@ -188,9 +188,9 @@ def _bands(raw: Any) -> tuple[tuple[Fraction | None, Fraction], ...]:
         last = i == len(raw) - 1
         if (upto is None) != last:
             raise ValueError(f"band {i + 1}: every band but the last needs 'upto'; the last has none")
-        if upto is not None and out and out[-1][0] is not None and Fraction(str(upto)) <= out[-1][0]:
+        if upto is not None and out and out[-1][0] is not None and Fraction(exact(upto)) <= out[-1][0]:
             raise ValueError(f"band {i + 1}: 'upto' must increase")
-        out.append((None if upto is None else Fraction(str(upto)), Fraction(str(band["rate"]))))  # exact bounds
+        out.append((None if upto is None else Fraction(exact(upto)), Fraction(exact(band["rate"]))))  # exact bounds
     return tuple(out)
 
 

@@ -9,6 +9,16 @@ import pytest
 from engine import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    """Give hypothesis back its printer of a failing example: schemathesis's pytest plugin swaps it for one
+    that prints nothing (a speed-up for its own fuzzing), which left every failing property test here
+    reporting ``Failing test case: test(case=,)``; tests/test_property_reports.py checks the example shows."""
+    from hypothesis import core
+    from hypothesis.vendor import pretty
+
+    core.RepresentationPrinter = pretty.RepresentationPrinter
 HUNAN = ROOT / "rules" / "hunan"
 
 

@@ -34,6 +34,14 @@ def test_exact_reads_the_decimal_text_of_a_number(raw, want):
     _same(exact(raw), want)
 
 
+def test_reading_one_digit_leaves_the_interpreter_intact():
+    """quicktions 1.24 parsing "2" corrupted memory: later UTF-8 text gained NUL bytes (a roll upload failed)."""
+    for raw in ("1", "2", "7", Fraction(6, 3)):
+        exact(raw)
+    text = "\n".join(f'{{"name": "张丽", "n": {i}, "id": "HN-431322-000001"}}' for i in range(50))
+    assert b"\0" not in text.encode()
+
+
 def test_simplest_turns_only_whole_fractions_into_ints():
     _same(simplest(Fraction(600, 2)), 300)
     _same(simplest(Fraction(1, 2)), HALF)

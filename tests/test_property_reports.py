@@ -2,13 +2,14 @@
 
 With `filterwarnings = error`, anything hypothesis warns while reporting would turn a failure into an
 INTERNALERROR; and schemathesis's pytest plugin, loaded by default, replaces hypothesis's printer of
-the failing example with one that prints nothing (``Failing test case: test(x=,)``). The configuration
-in pyproject.toml disables that plugin (tests/test_openapi.py drives schemathesis itself); this runs a
-failing property test in a subprocess with the same configuration and reads what a developer would.
+the failing example with one that prints nothing (``Failing test case: test(x=,)``); tests/conftest.py
+restores it. This runs a failing property test in a subprocess with the same configuration and
+conftest and reads what a developer would.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -36,6 +37,7 @@ def test_a_failing_property_test_shows_its_falsifying_example(tmp_path):
                      *(f"    {f}" for f in options["filterwarnings"])])
     (tmp_path / "pytest.ini").write_text(ini + "\n", encoding="utf-8")
     (tmp_path / "test_property.py").write_text(FAILING, encoding="utf-8")
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_property.py"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     out = run.stdout + run.stderr

@@ -213,8 +213,9 @@ def operators(condition: Any) -> int:
     return count(condition, False)
 
 
-def widest(definition: dict[str, Any]) -> tuple[int, str | None]:
-    """The most successors any node of the ruleset's network would have, and the rule that adds the last one.
+def widest(definition: dict[str, Any], beyond: int | None = None) -> tuple[int, str | None]:
+    """The most successors any node of the ruleset's network would have, and the rule that adds the last one
+    (with ``beyond``: the rule that first takes a node past ``beyond`` successors, if one does).
 
     This follows how the core builds its network (``createAlpha``): a test is a node under the node
     before it, shared by every rule with the same test at the same place; each ``$or`` adds a node that
@@ -226,12 +227,15 @@ def widest(definition: dict[str, Any]) -> tuple[int, str | None]:
     fresh = itertools.count(1)  # node numbers; 0 is the root
     width: dict[int, int] = {}
     widest_at: tuple[int, str | None] = (0, None)
+    crossed: str | None = None
 
     def link(parent: int) -> None:
-        nonlocal widest_at
+        nonlocal widest_at, crossed
         width[parent] = width.get(parent, 0) + 1
         if width[parent] > widest_at[0]:
             widest_at = (width[parent], current)
+        if beyond is not None and crossed is None and width[parent] > beyond:
+            crossed = current
 
     def build(condition: Any, parent: int) -> int:
         if isinstance(condition, dict) and list(condition) == ["$and"]:
@@ -253,5 +257,5 @@ def widest(definition: dict[str, Any]) -> tuple[int, str | None]:
     for current, body in definition.items():  # noqa: B007 - link() reports the rule being built
         for pattern in body.get("all", []):
             link(build(pattern.get("m", {}), 0))
-    return widest_at
+    return (widest_at[0], crossed) if crossed is not None else widest_at
 

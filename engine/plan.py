@@ -675,14 +675,14 @@ def _check_durable(definition: dict[str, Any], by_durable: dict[str, tuple[Compi
                 f"规则 {rule.id}：when：条件含 {count} 个 and/or 运算（上限 {allowed.condition_operators}），"
                 "请把部分条件拆到其他规则设定的变量中", file=rule.file, line=rule.line_of("when"),
                 path=f"rules.{rule.id}"))
-    width, name = durable_backend.widest(definition)
+    width, name = durable_backend.widest(definition, allowed.branching)
     rule = located(name)
     if width > allowed.branching:
         found.append(Problem(
             f"the pack's conditions have {width} alternatives at one point (limit {allowed.branching}; "
-            f"durable-rules stops working beyond 511), the last in rule {rule.id if rule else name}: "
+            f"durable-rules stops working beyond 511), past the limit at rule {rule.id if rule else name}: "
             "use list parameters or fewer alternatives",
-            f"规则包的条件在同一处有 {width} 个分支（上限 {allowed.branching}），最后一个在规则 "
+            f"规则包的条件在同一处有 {width} 个分支（上限 {allowed.branching}），超出上限处为规则 "
             f"{rule.id if rule else name}：请改用列表参数或减少分支", file=rule.file if rule else None,
             line=rule.line_of("when") if rule else None, path=f"rules.{rule.id}" if rule else "rules"))
     return found

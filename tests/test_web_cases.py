@@ -214,7 +214,7 @@ def test_english_on_request(sign_in):
     decision = check(client).location
     page = client.get(decision)
     assert output_row(page, "dibao_monthly") == "Monthly dibao payment 363 yuan"
-    assert "Paid as the difference to the standard" in page_text(page)
+    assert "Paid as the difference: base = (standard" in page_text(page)
 
 
 # -- history and replay --------------------------------------------------------------------------

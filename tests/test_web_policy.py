@@ -369,7 +369,7 @@ def test_rules_are_listed_by_programme_with_condition_and_citation(sign_in):
     assert "收入核查：家庭人均收入低于当地低保标准" in card
     assert "household_size &gt;= 1 and countable_income &lt; household_size * dibao_standard" in card
     assert "income_test_passed = True" in card and FLOOR in card
-    assert "家庭人均收入{per_capita_income}元低于当地农村低保标准" in card
+    assert "家庭人均年收入{per_capita_income:yuan}低于当地农村低保标准" in card
     doc = sign_in("caseworker").get("/rules/doc/rules/20-dibao.yaml")
     assert doc.status_code == 200 and '<tr id="L2"><td class="num ln">2</td><td><code>kind: rules</code>' in doc.text
     assert "在草稿中编辑" not in doc.text

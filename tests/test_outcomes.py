@@ -52,7 +52,7 @@ def test_a_childrens_disease_is_one_of_the_nine_only_under_the_age_limit(pack, a
     fired = {step.rule for step in decision.trace}
     assert ("claim.major_disease" in fired, "claim.other_disease" in fired) == (major, not major)
     said = [r for r in decision.reasons["zh"] if "限18岁以下儿童" in r]
-    assert said == ([] if major else [f"成员m1已{age}岁，病种child_vsd限18岁以下儿童，不按九种大病救助，"
+    assert said == ([] if major else [f"成员m1已{age}岁，儿童先天性室间隔缺损限18岁以下儿童，不按九种大病救助，"
                                       "按其他疾病分段救助（湘民发〔2017〕33号 二（三））"])
 
 

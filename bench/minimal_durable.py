@@ -48,6 +48,8 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from reference import (  # noqa: E402  (parameter tables)
+    CHILD_DISEASE_AGE_LIMIT,
+    CHILD_DISEASES,
     COUNTY_PARENT,
     MAJOR_DISEASES,
     _banded,  # noqa: E402  (cumulative bands, the oracle's own)
@@ -348,6 +350,7 @@ def _outputs(h: dict, fact: dict, counted: list[dict], num: Any, den: int, cp: _
         premium = {"per_person": _out_fraction(cp.premium), "persons": n,
                    "local_finance": _out_fraction(local), "medical_assistance_fund": _out_fraction(total - local)}
         counted_ids = {m["id"] for m in counted}
+        ages = {m["id"]: m["age"] for m in counted}
         paid = h.get("medical_aid_paid_ytd") or {}
         granted: dict[str, Fraction] = {}
         medical_total = 0
@@ -356,7 +359,9 @@ def _outputs(h: dict, fact: dict, counted: list[dict], num: Any, den: int, cp: _
             amount: Any = 0
             if member in counted_ids:
                 selfpaid = _money(claim["in_policy_selfpaid"])
-                raw = selfpaid * cp.major_ratio if disease in MAJOR_DISEASES else _banded(selfpaid, cp.bands)
+                major = disease in MAJOR_DISEASES and not (disease in CHILD_DISEASES
+                                                           and ages[member] >= CHILD_DISEASE_AGE_LIMIT)
+                raw = selfpaid * cp.major_ratio if major else _banded(selfpaid, cp.bands)
                 room = cp.med_cap - _money(paid.get(member)) - granted.get(member, 0)
                 amount = max(Fraction(0), min(Fraction(_round_yuan(raw)), room))
                 granted[member] = granted.get(member, 0) + amount

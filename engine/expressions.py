@@ -602,7 +602,8 @@ class Compiler:
             return node.value, None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
                 and isinstance(node.operand, ast.Constant):
-            return -Fraction(repr(node.operand.value)), None
+            value = node.operand.value  # Fraction(str) of one character corrupts quicktions 1.24 (docs/mutation.md)
+            return -(Fraction(repr(value)) if isinstance(value, float) else Fraction(value)), None
         if self._is_field(node):
             key, sym = self._field(node, keys)
             if sym.type in ("list", "map", "bands"):

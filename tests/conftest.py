@@ -19,6 +19,8 @@ def pytest_configure(config):
     from hypothesis.vendor import pretty
 
     core.RepresentationPrinter = pretty.RepresentationPrinter
+
+
 HUNAN = ROOT / "rules" / "hunan"
 
 
@@ -26,3 +28,14 @@ HUNAN = ROOT / "rules" / "hunan"
 def pack():
     """The shipped Hunan rule pack, loaded and compiled once per test session."""
     return load_pack(HUNAN)
+
+
+@pytest.fixture()
+def db():
+    """An in-memory database with the Hunan pack imported as version 1."""
+    from engine import versions
+    from engine.store import open_db
+
+    database = open_db(":memory:")
+    versions.import_folder(database, HUNAN, "test")
+    return database

@@ -7,23 +7,14 @@ import sqlite3
 import zlib
 
 import pytest
-from conftest import HUNAN, ROOT
+from conftest import ROOT
 
 from engine import decisions, versions
 from engine.decision import dumps
 from engine.evaluate import evaluate
-from engine.store import open_db
 
 HOUSEHOLD = json.loads((ROOT / "examples" / "household.json").read_text(encoding="utf-8"))
 AS_OF = "2019-08-15"
-
-
-@pytest.fixture()
-def db():
-    """An in-memory database with the Hunan pack imported as version 1."""
-    database = open_db(":memory:")
-    versions.import_folder(database, HUNAN, "test")
-    return database
 
 
 @pytest.fixture()

@@ -17,14 +17,6 @@ HOUSEHOLD = {"household_id": "XH-1", "county": "431322", "members": [{"id": "m1"
 
 
 @pytest.fixture()
-def db():
-    """An in-memory database with the Hunan pack imported as version 1."""
-    database = open_db(":memory:")
-    versions.import_folder(database, HUNAN, "test")
-    return database
-
-
-@pytest.fixture()
 def people(db):
     """One account per role, in and out of 新化县 (431322, in 娄底市 431300)."""
     _, pack = versions.pack_of(db)

@@ -9,8 +9,8 @@ from typing import Any
 from .amounts import format_amount
 from .errors import Problem
 from .jurisdictions import ParameterIndex
-from .load import convert_value
 from .model import Bound, DatedValue, Parameter, RulePack
+from .values import convert_value
 
 
 def check_pack(pack: RulePack) -> list[Problem]:

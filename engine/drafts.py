@@ -23,7 +23,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from sqlite_utils import Database
 
 from . import isolation
@@ -32,9 +31,9 @@ from .isolation import Budget
 from .load import load_files, parse_documents
 from .model import RulePack
 from .policy_tests import TestResult
-from .source import parse_yaml
 from .store import audit, now, transaction
 from .users import User, can, in_scope, province_wide, require
+from .valuefiles import with_value
 from .versions import PACK_CACHE, Version, pack_of, publish, version_files
 
 EDITABLE = ("editing", "rejected")
@@ -264,15 +263,6 @@ def set_rule_file(db: Database, draft_id: int, user: User, *, path: str, text: s
     return get_draft(db, draft_id)
 
 
-def with_value(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
-               entry: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """Pack files with one dated entry set for a jurisdiction (the same date replaced), and the file's path."""
-    files = dict(files)
-    path, text = _values_file(files, pack, jurisdiction)
-    files[path] = _with_entry(text, jurisdiction, parameter, entry, path)
-    return path, files
-
-
 def check_value(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
                 entry: dict[str, Any]) -> list[Problem]:
     """What saving this entry would report (floors and clauses included), without saving anything."""
@@ -328,44 +318,6 @@ def _save(db: Database, draft: Draft, files: dict[str, str], revision: int, chan
         raise Conflict(f"draft {draft.id} was changed by someone else (revision {current.revision}, "
                        f"you had {revision}); reload it and apply your change again",
                        message_zh=f"草稿 {draft.id} 已被他人修改（当前版本 {current.revision}），请刷新后重新修改")
-
-
-def _values_file(files: dict[str, str], pack: RulePack, code: str) -> tuple[str, str]:
-    documents = parse_documents(files)
-    for path, doc in documents.items():
-        if doc["kind"] == "values" and doc["jurisdiction"] == code:
-            return path, files[path]
-    name = pack.jurisdictions[code].name
-    path = f"values/{code}-{name}.yaml"
-    return path, f'# {name}参数取值。\nkind: values\njurisdiction: "{code}"\nvalues: {{}}\n'
-
-
-def _with_entry(text: str, code: str, parameter: str, entry: dict[str, Any], path: str = "values") -> str:
-    """The values document with ``entry`` set for ``parameter`` (same date replaced), written back as YAML."""
-    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
-    doc = json.loads(json.dumps(parse_yaml(text, path)))  # the strict reader (no aliases), as plain dicts
-    values = doc.get("values") or {}
-    entries = [e for e in values.get(parameter, []) if str(e.get("from")) != entry["from"]]
-    entries.append(entry)
-    values[parameter] = sorted(entries, key=lambda e: str(e["from"]))
-    lines = [header.rstrip("\n")] if header else []
-    lines += ["kind: values", f'jurisdiction: "{code}"', "values:"]
-    for name, items in values.items():
-        lines.append(f"  {name}:")
-        for item in items:
-            lines.append("    - " + _flow(item))
-    return "\n".join(lines) + "\n"
-
-
-def _flow(item: dict[str, Any]) -> str:
-    parts = []
-    for key, value in item.items():
-        if isinstance(value, str) and key == "from":
-            parts.append(f"{key}: {value}")
-        else:
-            dumped = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=10_000).strip()
-            parts.append(f"{key}: {dumped.removesuffix('...').strip()}")
-    return "{" + ", ".join(parts) + "}"
 
 
 def _changed_jurisdictions(db: Database, base_version: int, files: dict[str, str], pack: RulePack) -> list[str]:

@@ -10,6 +10,7 @@ from .decision import dumps
 from .errors import DoudiError
 from .evaluate import evaluate
 from .model import PolicyTest, RulePack
+from .valuefiles import with_value
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,6 @@ def _run_limit_test(pack: RulePack, test: PolicyTest) -> TestResult:
     """A limit test: the pack with one dated value set (as the editor sets it) must be valid, or be refused
     with a problem containing the expected text (rules/README.md, "Limits on every date")."""
     from .checks import check_pack
-    from .drafts import with_value  # (drafts imports this module)
     from .load import build_pack, parse_documents
 
     edit = test.edit or {}

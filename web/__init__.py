@@ -94,8 +94,7 @@ def create_app(test_config: dict[str, Any] | None = None, database: str | None =
         app.config["DATABASE"] = database
     app.json = JSONProvider(app)
 
-    from . import db, editor, security
-    from .api import bp as api
+    from . import api, db, editor, security
 
     @app.before_request
     def _upload_limit() -> None:  # before CSRF reads the form: the larger limit of the pages taking a roll
@@ -104,6 +103,9 @@ def create_app(test_config: dict[str, Any] | None = None, database: str | None =
 
     security.init_app(app)  # headers on every response, the secret key, trusted proxies
     db.init_app(app)
-    app.register_blueprint(api)  # the JSON API, before the editor exempts it from CSRF
+    api_bp = api.blueprint()  # the JSON API (token authentication, one error shape) ...
+    for routes in api.ROUTES:  # ... with a blueprint per resource inside it, as endpoints api.<module>.<view>
+        api_bp.register_blueprint(routes.bp)
+    app.register_blueprint(api_bp)  # before the editor exempts the API from CSRF
     editor.init_app(app)  # the pages: sign-in, CSRF, Chinese-first i18n, a blueprint per area
     return app

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Blueprint, request
 
 from engine.store import audit_log
 from engine.users import audit_scope, require
 from engine.versions import pack_of
 
 from ..db import get_db
-from . import arg_int, bp, current_user
+from .common import arg_int, current_user
+
+bp = Blueprint("audit", __name__)
 
 
 @bp.get("/audit")

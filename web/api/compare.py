@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app, request
+from flask import Blueprint, current_app, request
 
 from engine import drafts, versions
 from engine.compare import diff_packs
@@ -18,7 +18,10 @@ from engine.users import require
 
 from .. import isolation
 from ..db import get_db
-from . import body, bp, current_user
+from .bodies import body
+from .common import current_user
+
+bp = Blueprint("compare", __name__)
 
 
 def _pack(ref: Any, field: str) -> tuple[dict[str, Any], RulePack]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Blueprint, request
 
 from engine import decisions, versions
 from engine.users import in_scope, require
 
 from ..db import get_db
-from . import arg_int, body, bp, current_user
+from .bodies import body
+from .common import arg_int, current_user
+
+bp = Blueprint("decisions", __name__)
 
 
 def _check_scope(action: str, county: str) -> None:

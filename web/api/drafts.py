@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Blueprint, request
 
 from engine import drafts
 from engine.errors import NotFound
@@ -14,7 +14,10 @@ from engine.users import require
 
 from ..db import get_db
 from ..isolation import draft_budget
-from . import body, bp, current_user
+from .bodies import body
+from .common import current_user
+
+bp = Blueprint("drafts", __name__)
 
 
 def _detail(draft_id: int) -> dict[str, Any]:

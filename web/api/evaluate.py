@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from flask import current_app
+from flask import Blueprint, current_app
 
 from engine import decisions, versions
 from engine.errors import HouseholdError, InvalidInput, PermissionDenied, Problem
@@ -17,8 +17,11 @@ from engine.store import audit
 from engine.users import User, can, require
 
 from ..db import get_db
-from . import body, bp, current_user
+from .bodies import body
+from .common import current_user
 from .errors import engine_error
+
+bp = Blueprint("evaluate", __name__)
 
 _CHUNK = 200  # households per pass of durable-rules (its working memory grows with the facts)
 

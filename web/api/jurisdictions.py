@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import request
+from flask import Blueprint, request
 
 from engine import drafts, versions
 from engine.decision import plain
@@ -16,7 +16,9 @@ from engine.model import Parameter, RulePack
 from engine.users import require
 
 from ..db import get_db
-from . import arg_int, bp, current_user
+from .common import arg_int, current_user
+
+bp = Blueprint("jurisdictions", __name__)
 
 
 def _source() -> tuple[dict[str, Any], RulePack]:

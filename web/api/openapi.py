@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from flask import current_app
+from flask import Blueprint, current_app
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -23,8 +23,10 @@ from engine.inputs import MAX_ID, limit, whole_number
 from engine.schemas import SCHEMA_DIR, describe, json_path, schema
 from engine.users import ROLES
 
-from . import bp, public
+from .common import public
 from .errors import CODES
+
+bp = Blueprint("openapi", __name__)
 
 _URI = "urn:doudi:openapi"
 

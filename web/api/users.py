@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint
+
 from engine import versions
 from engine.errors import NotFound
 from engine.users import PERMISSIONS, add_user, get_user, issue_token, list_users, require, revoke_tokens
 
 from ..db import get_db
-from . import body, bp, current_user
+from .bodies import body
+from .common import current_user
+
+bp = Blueprint("users", __name__)
 
 
 @bp.get("/me")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint
+
 from engine import versions
 from engine.errors import NotFound
 from engine.users import require
 
 from ..db import get_db
-from . import bp, current_user
+from .common import current_user
+
+bp = Blueprint("versions", __name__)
 
 
 @bp.get("/versions")

@@ -6,7 +6,7 @@ On the same synthetic population (``doudi synth``, seed 1, as of 2019-06-30) it 
 prints as ratios:
 
 - ``doudi batch`` (engine.batch.run_batch, JSONL in and out) with 1 worker and with all cores;
-- the minimal hand-written durable-rules implementation of SPEC §7 (bench/minimal_durable.py), the floor,
+- the minimal hand-written durable-rules implementation of docs/semantics.md §7 (bench/minimal_durable.py), the floor,
   twice: as a batch tool doing the same reading and writing as ``doudi batch`` (JSONL in, JSONL out),
   and on households already in memory with nothing written (its core alone);
 - the plain-Python reference implementation (tests/reference.py);

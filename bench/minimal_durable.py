@@ -1,9 +1,9 @@
-"""A minimal hand-written durable-rules implementation of SPEC §7: the performance floor (issue 5).
+"""A minimal hand-written durable-rules implementation of docs/semantics.md §7: the performance floor (issue 5).
 
     python bench/minimal_durable.py [--n 100000] [--chunk 500]
 
 This is what a competent engineer would write by hand with durable-rules for exactly the Hunan
-rules of SPEC §5/§7 — no YAML, no trace, no schema validation, no reasons — so that the engine's
+rules of docs/semantics.md §5 and §7 — no YAML, no trace, no schema validation, no reasons — so that the engine's
 batch throughput can be compared against it ("our layers may cost at most 2×").
 
 How it works, per chunk of a few hundred households:
@@ -149,7 +149,7 @@ def _match(facts: list[dict[str, Any]]) -> dict[str, set[int]]:
     return fired
 
 
-# ---------------------------------------------------------------- parameters (SPEC §5)
+# ---------------------------------------------------------------- parameters (docs/semantics.md §5)
 
 
 class _Params:
@@ -413,7 +413,7 @@ def _outputs(h: dict, fact: dict, counted: list[dict], num: Any, den: int, cp: _
 
 
 def evaluate_batch(households: list[dict], as_of: dt.date) -> list[dict]:
-    """SPEC §8 ``outputs`` for each household on ``as_of``, in order (durable matches, Python computes)."""
+    """docs/semantics.md §8 ``outputs`` for each household on ``as_of``, in order (durable matches, Python computes)."""
     params = _params_on(as_of)
     day = as_of.toordinal()
     results: list[dict] = []

@@ -153,4 +153,4 @@ class Plan:
     # an evaluation's masks of what fired, one per stage and scope: 0 (household) or () (entities)
     masks: tuple[Any, ...] = ()
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
-    outputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # values -> SPEC §8 outputs
+    outputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # values -> docs/semantics.md §8 outputs

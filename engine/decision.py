@@ -1,4 +1,4 @@
-"""The decision an evaluation returns: outputs, trace and reasons (SPEC §8), as data."""
+"""The decision an evaluation returns: outputs, trace and reasons (docs/semantics.md §8), as data."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Decision:
     reason_items: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The decision as SPEC §8 lays it out (numbers may be Decimal; see ``to_json``)."""
+        """The decision as docs/semantics.md §8 lays it out (numbers may be Decimal; see ``to_json``)."""
         return {
             "household_id": self.household_id, "county": self.county, "as_of": self.as_of.isoformat(),
             "rule_version": dict(self.rule_version), "outputs": self.outputs,

@@ -84,7 +84,7 @@ def parse_date(value: Any, field: str = "as_of") -> dt.date:
 
 def evaluate(pack: RulePack, household: Any, as_of: Any = None, *, trace: bool = True,
              version: int | None = None) -> Decision:
-    """Evaluate ``household`` (SPEC §6 facts) on ``as_of`` (default today) against ``pack``."""
+    """Evaluate ``household`` (docs/semantics.md §6 facts) on ``as_of`` (default today) against ``pack``."""
     result = evaluate_many(pack, [household], as_of, trace=trace, version=version)[0]
     if isinstance(result, DoudiError):
         raise result
@@ -413,7 +413,7 @@ class _Run:
 
     def reasons(self) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
         """Reasons in the order of the pack's rules (programme by programme), entities in input order:
-        the sentences by language (SPEC §8) and the same as data (``Decision.reason_items``)."""
+        the sentences by language (docs/semantics.md §8) and the same as data (``Decision.reason_items``)."""
         ordered = sorted(self._reasons, key=lambda r: (r[0], r[1]))
         return {"zh": [r[2] for r in ordered], "en": [r[3] for r in ordered]}, [r[4] for r in ordered]
 

@@ -1,6 +1,6 @@
 """Users, roles with a jurisdiction scope, hashed passwords and API tokens, and who may do what.
 
-Roles (SPEC §1): ``province_officer`` (whole province), ``local_officer`` (a city or county and
+Roles (docs/semantics.md §1): ``province_officer`` (whole province), ``local_officer`` (a city or county and
 what lies below it), ``reviewer`` (province or own city), ``caseworker`` (own county), ``admin``
 (accounts only). A user's scope is their jurisdiction and everything below it.
 """

@@ -107,7 +107,7 @@ def _date_near(as_of: dt.date, offsets: st.SearchStrategy[int]) -> st.SearchStra
 
 @st.composite
 def households(draw: Any, as_of: dt.date | None = None) -> dict:
-    """A valid household (SPEC §6); incident and review dates cluster around ``as_of``."""
+    """A valid household (docs/semantics.md §6); incident and review dates cluster around ``as_of``."""
     if as_of is None:
         as_of = draw(as_of_dates())
     county = draw(st.one_of(st.sampled_from(COUNTY_CODES), st.sampled_from(SPECIAL_COUNTIES)))

@@ -1,4 +1,4 @@
-"""Independent plain-Python oracle for SPEC §7 with the Hunan sample values of SPEC §5.
+"""Independent plain-Python oracle for docs/semantics.md §7 with the Hunan sample values of docs/semantics.md §5.
 
 It shares no code with ``engine/`` on purpose: the engine compiles YAML rules into durable-rules,
 this module spells the same calculation out by hand, and the tests compare the two.
@@ -66,7 +66,7 @@ def _const(value: Any, overrides: dict[str, Any] | None = None) -> dict[str, lis
     return table
 
 
-# parameter -> jurisdiction -> [(effective_from, value)] in ascending date order (SPEC §5).
+# parameter -> jurisdiction -> [(effective_from, value)] in ascending date order (docs/semantics.md §5).
 PARAMETERS: dict[str, dict[str, list[tuple[dt.date, Any]]]] = {
     "dibao_standard": {
         PROVINCE: [(_D(2017, 1, 1), 3360), (_D(2018, 1, 1), 3600), (_D(2019, 1, 1), 3960)],
@@ -180,7 +180,7 @@ def _banded(amount: Fraction, bands: tuple) -> Fraction:
 
 
 def evaluate_reference(household: dict, as_of: dt.date) -> dict:
-    """Evaluate one household (SPEC §6 facts) on ``as_of``; return the SPEC §8 ``outputs``."""
+    """Evaluate one household (docs/semantics.md §6 facts) on ``as_of``; return the docs/semantics.md §8 ``outputs``."""
     county = household["county"]
 
     def p(name: str) -> Any:

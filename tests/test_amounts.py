@@ -14,7 +14,7 @@ import pytest
 from engine.amounts import Fraction, apply_bands, exact, format_amount, json_number, round_half_up, simplest
 
 HALF = Fraction(1, 2)
-# SPEC §7 medical bands of other diseases: 50% up to 5000, 60% up to 20000, 70% above (cumulative)
+# docs/semantics.md §7 medical bands of other diseases: 50% up to 5000, 60% up to 20000, 70% above (cumulative)
 BANDS = ((Fraction(5000), HALF), (Fraction(20000), Fraction(3, 5)), (None, Fraction(7, 10)))
 
 

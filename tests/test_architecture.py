@@ -1,5 +1,6 @@
 """The house rules of the platform's code: no import cycle, engine/ never imports web/, only
-engine/durable_backend.py imports durable, no platform Python file over 500 lines.
+engine/durable_backend.py imports durable, no platform Python file over 500 lines, and every
+``docs/<file> §n`` cited in the repository names a heading of that file (no citation of a file outside it).
 
 Imports are read with :mod:`ast` (every import statement, also one inside a function; not one
 under ``if TYPE_CHECKING:``, which never runs), so the tests see what the modules say, not what
@@ -9,6 +10,8 @@ happened to be imported first.
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,3 +156,65 @@ def test_no_platform_file_over_500_lines():
     too_long = sorted(f"{f}: {n}" for f, n in lengths.items() if n > MAX_LINES and f not in TOO_LONG_FOR_NOW)
     assert too_long == []
     assert all(f in lengths for f in TOO_LONG_FOR_NOW), "a file of the list is gone: take it off the list"
+
+
+# -- citations ------------------------------------------------------------------------------------
+
+CITATION = re.compile(r"docs/([A-Za-z0-9_.-]+\.md) §\s?(\d+(?:\.\d+)*)")
+
+
+def _files(*patterns: str) -> list[str]:
+    """The repository's files (tracked, or new and not ignored) matching ``patterns``."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *patterns],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return sorted({f for f in listed.split("\0") if f and (ROOT / f).is_file()})
+
+
+def _headings(path: Path) -> set[str]:
+    """The section numbers of a Markdown file's headings (``## §7.3 …``)."""
+    return {m.group(1) for m in re.finditer(r"^#+ §(\d+(?:\.\d+)*)\b", path.read_text(encoding="utf-8"), re.M)}
+
+
+def _citations() -> list[tuple[str, str, str]]:
+    out = []
+    files = _files("*.py", "*.md", "*.html", "*.yaml", "*.json", "*.txt", "*.po")
+    for f in files:
+        text = (ROOT / f).read_text(encoding="utf-8", errors="replace")
+        out += [(f, m.group(1), m.group(2)) for m in CITATION.finditer(text)]
+    return out
+
+
+def test_the_citation_reader_sees_headings(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text("# Title\n## §7 Calculation\n### §7.3 Income\ntext §9\n", encoding="utf-8")
+    assert _headings(doc) == {"7", "7.3"}
+    assert CITATION.findall("see docs/semantics.md §7.3 and docs/semantics.md §8") == \
+        [("semantics.md", "7.3"), ("semantics.md", "8")]
+
+
+def test_every_docs_citation_resolves():
+    citations = _citations()
+    assert citations, "no docs/<file> § citation found: the reader is broken"
+    broken = sorted({f"{f}: docs/{doc} §{section}" for f, doc, section in citations
+                     if not (ROOT / "docs" / doc).exists() or section not in _headings(ROOT / "docs" / doc)})
+    assert broken == []
+
+
+# Files that still cite "SPEC §" while other branches of issue 14 rewrite them (the lead removes each as it lands).
+SPEC_CITED_FOR_NOW = {
+    "doudi/cli.py", "doudi/serve.py", "engine/rolls.py", "web/views/check.py", "web/api/openapi.py",
+    "schemas/decision.schema.json", "schemas/household.schema.json",
+}
+
+
+def test_no_citation_points_outside_the_repository():
+    cited = {f for f, _ in _citations_of(re.compile(r"SPEC §"))}
+    assert sorted(cited - SPEC_CITED_FOR_NOW) == [], \
+        "cite docs/semantics.md §n, not SPEC (which is not in the repository)"
+    assert cited <= SPEC_CITED_FOR_NOW
+
+
+def _citations_of(pattern: re.Pattern[str]) -> list[tuple[str, str]]:
+    files = _files("engine", "web", "doudi", "rules", "schemas", "tests", "docs", "README.md", "bench")
+    return [(f, m.group(0)) for f in files if f != "tests/test_architecture.py"
+            for m in pattern.finditer((ROOT / f).read_text(encoding="utf-8", errors="replace"))]

@@ -90,7 +90,7 @@ def test_eval_public_example(run, household_file, example):
     assert decision["as_of"] == example["as_of"]
     assert decision["outputs"]["dibao_monthly"] == example["expected_outputs"]["dibao_monthly"]
     assert {k: v for k, v in decision["outputs"].items() if k in example["expected_outputs"]} \
-        == example["expected_outputs"]  # SPEC §8's fields; the pack reports more (decision.schema.json)
+        == example["expected_outputs"]  # docs/semantics.md §8's fields; the pack reports more (decision.schema.json)
     assert decision["rule_version"]["number"] is None  # a pack folder, not a stored version
     assert decision["rule_version"]["digest"].startswith("sha256:")
 

@@ -28,7 +28,7 @@ def _outputs(decision):
 def test_public_example(pack, example):
     decision = evaluate(pack, example["household"], example["as_of"])
     outputs = _outputs(decision)
-    # SPEC §8's fields as the example gives them; the pack's further outputs are declared in the decision schema
+    # docs/semantics.md §8's fields as the example gives them; the pack's further outputs are in the decision schema
     assert {k: v for k, v in outputs.items() if k in example["expected_outputs"]} == example["expected_outputs"]
     declared = schema("decision")["properties"]["outputs"]["properties"]
     assert set(outputs) - set(example["expected_outputs"]) <= set(declared)

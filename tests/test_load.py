@@ -175,7 +175,7 @@ CASES = {
     "test-expects-unknown-output": Case(TESTS, "    dibao_monthly: 550\n",
                                         "    dibao_monthly: 550\n    dibao_monthy: 550\n", "- name: 'E01",
                                         ("'dibao_monthy' is not an output of the pack", "E01")),
-    # -- constraints across time (SPEC §4.3) -----------------------------------------------------------------
+    # -- constraints across time (docs/semantics.md §4.3) ------------------------------------------------------------
     "county-below-provincial-floor": Case(XINHUA, "value: 3720", "value: 3500", "value: 3500",
                                           ("431322 新化县", "dibao_standard 3500", "2018-01-01 – 2018-12-31",
                                            "below dibao_standard 3600 of 430000 湖南省", CLAUSE)),

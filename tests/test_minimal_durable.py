@@ -32,7 +32,7 @@ SYNTH = list(synth_households(2000, seed=7))
 
 
 def _reference(household: dict, on: dt.date) -> dict:
-    """The reference's SPEC §8 outputs (the floor computes those, not the outcomes rules 70–90 add)."""
+    """The reference's docs/semantics.md §8 outputs (the floor computes those, not the outcomes rules 70–90 add)."""
     outputs = _full_reference(household, on)
     return {key: outputs[key] for key in EXAMPLES[0]["expected_outputs"]}
 
@@ -116,7 +116,7 @@ def test_the_floor_as_a_batch_tool_writes_what_doudi_batch_writes(tmp_path):
     doudi = [json.loads(line) for line in (tmp_path / "doudi.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["line"] for r in floor] == [r["line"] for r in doudi] == list(range(1, 302))
     assert "error" in floor[150] and "error" in doudi[150]
-    spec = list(EXAMPLES[0]["expected_outputs"])  # SPEC §8's fields: what the floor computes
+    spec = list(EXAMPLES[0]["expected_outputs"])  # docs/semantics.md §8's fields: what the floor computes
     assert [r.get("outputs") for r in floor] == [{k: r["outputs"][k] for k in spec} if "outputs" in r else None
                                                  for r in doudi]
     assert sum(r["outputs"]["dibao_monthly"] for r in floor if "outputs" in r) > 0

@@ -1,4 +1,4 @@
-"""The reference oracle (tests/reference.py) reproduces every public worked example of SPEC §9."""
+"""The reference oracle (tests/reference.py) reproduces every public worked example of docs/semantics.md §9."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_public_example(example: dict) -> None:
     household = copy.deepcopy(example["household"])
     outputs = evaluate_reference(household, dt.date.fromisoformat(example["as_of"]))
     expected = example["expected_outputs"]
-    assert set(expected) <= set(outputs)  # SPEC §8's fields, and the outcomes rules 70–90 add
+    assert set(expected) <= set(outputs)  # docs/semantics.md §8's fields, and the outcomes rules 70–90 add
     for field, value in expected.items():
         assert _normalise(outputs[field]) == _normalise(value), field
     assert household == example["household"], "evaluation must not mutate its input"

@@ -46,6 +46,7 @@ class FactField:
     values: dict[str, Text] = field(default_factory=dict)  # enum: value -> label
     codes: str | None = None  # code: the pack's code list
     fields: tuple[FactField, ...] = ()  # object: its fields
+    column: str = ""  # its column in a CSV roll
     file: str = ""
     line: int = 0
 
@@ -185,7 +186,7 @@ def _field(name: str, spec: Any, file: str, line: int, where: str, path: str, fo
             bad("an object has 'fields' and no 'type'", "对象字段只写 fields，不写 type")
         if depth:
             bad("objects nest one level only", "对象字段只能嵌套一层")
-        extra = sorted(set(spec) - {"label", "fields", "required", "description"})
+        extra = sorted(set(spec) - {"label", "fields", "required", "description"})  # column: its fields have theirs
         if extra:
             bad(f"an object takes label, fields, required and description, not {', '.join(extra)}",
                 f"对象字段不能有 {'、'.join(extra)}")
@@ -218,7 +219,8 @@ def _field(name: str, spec: Any, file: str, line: int, where: str, path: str, fo
         0 if kind == "money" and "default" not in spec else default,
         _text(spec["description"]) if "description" in spec else None, spec.get("minimum"), spec.get("maximum"),
         spec.get("min_length"), spec.get("max_length"), spec.get("pattern"),
-        {str(k): _text(v) for k, v in spec.get("values", {}).items()}, spec.get("codes"), (), file, line)
+        {str(k): _text(v) for k, v in spec.get("values", {}).items()}, spec.get("codes"), (),
+        spec.get("column") or path.replace(".", "_"), file, line)
 
 
 def _fits(kind: str, value: Any, spec: Any) -> bool:

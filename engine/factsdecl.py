@@ -9,6 +9,7 @@ checks of ``engine.facts``, the CSV roll columns, synth and the web form. See ru
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -138,6 +139,11 @@ class Facts:
         """The household JSON Schema (``engine.factschema``)."""
         from .factschema import household_schema
         return household_schema(self)
+
+    @cached_property
+    def schema_json(self) -> str:
+        """The household JSON Schema as canonical JSON text (a cache key)."""
+        return json.dumps(self.schema, ensure_ascii=False, sort_keys=True)
 
     @cached_property
     def validator(self) -> Any:

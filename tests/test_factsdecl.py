@@ -212,3 +212,19 @@ def test_synth_keeps_hunan_s_realistic_households(pack):
 
     counties = [c.code for c in pack.counties()]
     assert list(synthesize(pack, counties, 50, 1)) == list(synth_households(counties, 50, 1))
+
+
+def test_the_api_serves_the_published_pack_s_household_schema(tmp_path):
+    from engine import versions
+    from engine.store import open_db
+    from web import create_app
+
+    folder = _pack(tmp_path, ELDERS)
+    path = tmp_path / "doudi.db"
+    versions.import_folder(open_db(str(path)), folder, "test")
+    client = create_app({"TESTING": True, "DATABASE": str(path)}).test_client()
+    served = client.get("/api/v1/schemas/household").get_json()
+    assert served == load_pack(folder).facts.schema
+    assert "visits" in served["properties"] and "registered_poor" not in served["properties"]
+    household = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Household"]
+    assert household["properties"]["members"]["items"]["properties"]["lives_alone"]["type"] == "boolean"

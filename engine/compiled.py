@@ -15,8 +15,6 @@ from .facts import Fields, Flattener
 from .model import Rule
 from .reasons import Template
 
-SCOPE_COLLECTION = {"member": "members", "claim": "claims", "incident": "incidents"}
-
 
 @dataclass
 class CompiledRule:
@@ -154,3 +152,4 @@ class Plan:
     masks: tuple[Any, ...] = ()
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
     outputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # values -> docs/semantics.md §8 outputs
+    scope_collection: dict[str, str] = field(default_factory=dict)  # scope -> its collection (pack.facts)

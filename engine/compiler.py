@@ -15,7 +15,6 @@ from typing import Any, Self
 
 from .amounts import Fraction, apply_bands, round_half_up, simplest
 from .expressions import (
-    COLLECTIONS,
     NUMERIC,
     Compiled,
     Env,
@@ -43,6 +42,8 @@ class Compiler:
     def __init__(self, symbols: dict[tuple[str, str], Symbol], scope: str):
         self.symbols = symbols
         self.scope = scope
+        # the collections expressions can loop over (name -> scope of its items), from the pack's facts
+        self.collections = {sym.name: sym.scope for (kind, _), sym in symbols.items() if kind == "collection"}
         self._loops: dict[str, str] = {}
         self._reads: set[tuple[str, str]] = set()
         self._earlier = False
@@ -61,7 +62,7 @@ class Compiler:
         if ("household", name) in self.symbols:
             return self.symbols[("household", name)]
         known = sorted({n for (s, n) in self.symbols if s in ("household", self.scope)}
-                       | set(COLLECTIONS) | set(self._local))
+                       | set(self.collections) | set(self._local))
         hint = difflib.get_close_matches(name, known, n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         raise ExpressionError(f"unknown name '{name}'{suggestion}")
@@ -183,7 +184,7 @@ class Compiler:
         if dotted in self._local:
             return (lambda env: env.ent[dotted] if env.ent is not None else env.hh[dotted]), \
                 self._local[dotted]
-        if dotted in COLLECTIONS or dotted == "earlier":
+        if dotted in self.collections or dotted == "earlier":
             raise ExpressionError(f"'{dotted}' is a list: use it in sum(...), count(...), any(...)")
         sym = self._lookup(dotted, node)
         self._reads.add((sym.scope, dotted))
@@ -309,7 +310,7 @@ class Compiler:
             raise ExpressionError("the loop variable must be a plain name")
         var = gen.target.id
         coll = self._collection(gen.iter)
-        scope = _collection_scope(gen.iter, self.scope)
+        scope = _collection_scope(gen.iter, self.scope, self.collections)
         if var in self._loops or var in self._local:
             raise ExpressionError(f"loop variable '{var}' is already in use")
         self._loops[var] = scope
@@ -353,7 +354,7 @@ class Compiler:
         return (lambda env: all(items(env))), "bool"
 
     def _collection(self, node: ast.AST) -> Fn:
-        if isinstance(node, ast.Name) and node.id in COLLECTIONS:
+        if isinstance(node, ast.Name) and node.id in self.collections:
             key = node.id
             return lambda env: env.hh[key]
         if isinstance(node, ast.Name) and node.id == "earlier":

@@ -14,7 +14,7 @@ from typing import Any
 
 from .amounts import Fraction
 from .compiler import Compiler
-from .expressions import COLLECTIONS, Compiled, ExpressionError, Symbol, _parse
+from .expressions import Compiled, ExpressionError, Symbol, _parse
 
 # A rule variable that is only ever set to true by conditional rules is the disjunction of their
 # conditions: an ``Inline`` gives that condition (with the fact keys it needs) for such a variable.
@@ -128,7 +128,7 @@ class ConditionCompiler(Compiler):
 
     def _is_field(self, node: ast.AST) -> bool:
         d = self._dotted(node)
-        return d is not None and d.split(".")[0] not in self._loops and d not in COLLECTIONS
+        return d is not None and d.split(".")[0] not in self._loops and d not in self.collections
 
     def _cond_compare(self, left: ast.expr, op: ast.cmpop, right: ast.expr,
                       keys: dict[str, Symbol], negate: bool) -> dict[str, Any]:

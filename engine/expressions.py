@@ -21,8 +21,6 @@ from typing import Any
 from . import limits
 from .amounts import Fraction, simplest
 
-SCOPES = ("household", "member", "claim", "incident")
-COLLECTIONS = {"members": "member", "claims": "claim", "incidents": "incident"}
 NUMERIC = {"money", "number", "int"}
 
 
@@ -49,8 +47,8 @@ class Symbol:
     """A name an expression can use: a household fact, a parameter or a variable set by rules."""
 
     name: str
-    kind: str  # fact | parameter | variable | input
-    scope: str  # household | member | claim | incident
+    kind: str  # fact | parameter | variable | input | collection (keyed ("collection", name); scope: its items')
+    scope: str  # household, or the scope of a collection the pack's facts declare: member, claim, …
     type: str  # money | number | int | bool | str | date | list | map | bands
     nullable: bool = False
     default: Any = None
@@ -97,10 +95,10 @@ def _parse(source: str) -> ast.Expression:
         raise ExpressionError(str(exc), message_zh=exc.message_zh) from None
 
 
-def _collection_scope(node: ast.AST, own_scope: str) -> str:
+def _collection_scope(node: ast.AST, own_scope: str, collections: dict[str, str]) -> str:
     if isinstance(node, ast.Name) and node.id == "earlier":
         return own_scope
-    return COLLECTIONS[node.id]  # type: ignore[attr-defined]
+    return collections[node.id]  # type: ignore[attr-defined]
 
 
 

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import durable_backend, limits
-from .compiled import SCOPE_COLLECTION, CompiledRule, Gate, Memo, Plan, Stage, Step
+from .compiled import CompiledRule, Gate, Memo, Plan, Stage, Step
 from .conditions import ConditionCompiler
 from .errors import Problem, RulePackError
 from .expressions import ExpressionError, Symbol
@@ -94,7 +94,7 @@ def build_plan(pack: RulePack) -> Plan:
             rules = st.rules.get(scope, [])
             if rules and all(cr.gate is not None for cr in rules):
                 st.gated[scope] = frozenset(cr.gate for cr in rules if cr.gate is not None)
-    defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}
+    defaults: dict[str, dict[str, Any]] = {s: {} for s in pack.facts.scopes}
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
@@ -104,7 +104,7 @@ def build_plan(pack: RulePack) -> Plan:
     writers = _writers(compiled)
     for cr in compiled:
         cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
-        cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
+        cr.collection = pack.facts.scope_collection.get(cr.rule.scope)
         if all(c.direct is not None for _, c in cr.assignments):
             cr.runner = rule_runner(cr)
     masks: list[Any] = []
@@ -128,7 +128,7 @@ def build_plan(pack: RulePack) -> Plan:
                             message_zh=f"规则有 {len(problems)} 处错误")
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, definition, defaults,
                 {cr.rule.id: cr for cr in compiled}, by_durable, fields, segments, tuple(masks),
-                flatteners(fields, defaults), output_builder(pack.outputs))
+                flatteners(fields, defaults), output_builder(pack.outputs), dict(pack.facts.scope_collection))
 
 
 def _writers(rules: list[CompiledRule]) -> dict[tuple[str, str], list[CompiledRule]]:
@@ -146,7 +146,7 @@ def _read_fields(pack: RulePack, rules: list[CompiledRule], fields: Fields) -> F
     read = {("household", "household_id"), ("household", "county"), ("member", "id")}
     for cr in rules:
         read |= cr.reads | cr.cond_reads | cr.apply_reads
-    scope_of = {collection: scope for scope, collection in SCOPE_COLLECTION.items()}
+    scope_of = {c.name: c.scope for c in pack.facts.collections}
     for spec in pack.outputs.values():
         if isinstance(spec, str):
             read.add(("household", spec))

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from .amounts import Fraction, apply_bands, round_half_up, simplest
-from .expressions import COLLECTIONS, ExpressionError, _collection_scope, _divide, _index
+from .expressions import ExpressionError, _collection_scope, _divide, _index
 
 if TYPE_CHECKING:
     from .compiler import Compiler
@@ -143,7 +143,7 @@ class _Python:
         raise _Unsupported
 
     def collection(self, node: ast.AST) -> str:
-        if isinstance(node, ast.Name) and node.id in COLLECTIONS:
+        if isinstance(node, ast.Name) and node.id in self.c.collections:
             return f"hh[{node.id!r}]"
         if isinstance(node, ast.Name) and node.id == "earlier":
             return "earlier"
@@ -156,7 +156,7 @@ class _Python:
         var = loop.target.id
         coll = self.collection(loop.iter)
         self.loops[var] = f"_v{len(self.loops)}"
-        self.c._loops[var] = _collection_scope(loop.iter, self.c.scope)
+        self.c._loops[var] = _collection_scope(loop.iter, self.c.scope, self.c.collections)
         try:
             head = f"for {self.loops[var]} in {coll}" + "".join(f" if {self.expr(f)}" for f in loop.ifs)
             if name == "count":

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import difflib
 
-from . import limits, schemas
-from .compiled import SCOPE_COLLECTION, CompiledRule
+from . import limits
+from .compiled import CompiledRule
 from .compiler import Compiler
 from .conditions import ConditionCompiler
 from .errors import Problem, RulePackError
@@ -20,8 +20,8 @@ from .reasons import FORMATS, Labels, Slot, Template, split
 
 
 def symbol_table(pack: RulePack) -> dict[tuple[str, str], Symbol]:
-    """Facts (from the household schema), parameters and rule variables, keyed by (scope, name)."""
-    symbols = dict(schemas.fact_symbols())
+    """Facts (from the pack's fact declarations), parameters and rule variables, keyed by (scope, name)."""
+    symbols = dict(pack.facts.symbols)
     for p in pack.parameters.values():
         if ("household", p.name) in symbols:  # (its value would hide the household's own)
             raise RulePackError(f"{p.file}: parameter '{p.name}' has the name of a household fact",
@@ -163,7 +163,16 @@ def check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> lis
         if isinstance(spec, str):
             check(spec, "household", out)
         elif "each" in spec:
-            scope = {v: k for k, v in SCOPE_COLLECTION.items()}[spec["each"]]
+            collection = pack.facts.by_name.get(spec["each"])
+            if collection is None:
+                hint = difflib.get_close_matches(spec["each"], list(pack.facts.by_name), n=1)
+                found.append(Problem(f"output {out}: 'each: {spec['each']}' is not a collection of the household"
+                                     + (f"; did you mean '{hint[0]}'?" if hint else
+                                        f" (collections: {', '.join(pack.facts.by_name)})"),
+                                     f"输出 {out}：'{spec['each']}' 不是家庭信息中的列表", file=pack.pack_file,
+                                     line=pack.output_lines.get(out), path=f"outputs.{out}.each"))
+                continue
+            scope = collection.scope
             for f, name in spec["fields"].items():
                 check(name, scope, f"{out}.{f}")
             if "where" in spec:

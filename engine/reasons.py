@@ -10,6 +10,8 @@ assignments, and shown in the language of the sentence:
 - ``date``: ``2019年12月31日`` / ``31 December 2019``;
 - ``member``: a member id shown as the member's name, or relation and id when there is no name
   (``户主（m1）`` / ``head of household (m1)``); the relation labels come from the pack's ``labels``;
+- ``persons``, ``days``: a count with its unit, singular or plural in English (``1人`` / ``1 person``,
+  ``3人`` / ``3 persons``; ``90天`` / ``90 days``);
 - ``label``: a code by the label the pack declares for it in ``labels`` (the table named after the
   last part of the expression, e.g. ``{disease:label}`` reads ``labels.disease``); an undeclared code
   is shown as it is.
@@ -29,7 +31,8 @@ from .amounts import format_amount, json_number
 
 # {expression} or {expression:format}; an expression has no braces and is at most 200 characters
 PLACEHOLDER = re.compile(r"\{([^{}:]{1,200}?)(?::([a-z_%]+))?\}")
-FORMATS = ("yuan", "yuan_month", "percent", "%", "date", "member", "label")
+FORMATS = ("yuan", "yuan_month", "percent", "%", "date", "member", "label", "persons", "days")
+UNITS = {"persons": ("人", "person", "persons"), "days": ("天", "day", "days")}  # format → zh, en one, en many
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
 
@@ -82,11 +85,19 @@ def format_value(value: Any, fmt: str | None, lang: str, env: Any = None,
     if fmt == "label":
         label = (table or {}).get(str(value))
         return label[lang] if label else str(value)
+    if fmt in UNITS:
+        unit_zh, one, many = UNITS[fmt]
+        return f"{format_amount(value)}{unit_zh}" if zh else plural(value, one, many)
     if isinstance(value, dt.date):
         if zh:
             return f"{value.year}年{value.month}月{value.day}日"
         return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
     return format_amount(value)
+
+
+def plural(count: Any, one: str, many: str) -> str:
+    """``1 person``, ``0 persons``, ``3 persons``, ``1.5 persons``: English agrees with the count."""
+    return f"{format_amount(count)} {one if count == 1 else many}"
 
 
 def member_name(member_id: Any, members: list[dict[str, Any]], lang: str,
@@ -106,7 +117,7 @@ def member_name(member_id: Any, members: list[dict[str, Any]], lang: str,
 
 def render(parts: tuple[str | Slot, ...], lang: str, env: Any, figures: dict[str, Any] | None = None) -> str:
     """A template's sentence in ``lang``; the value of each placeholder is noted in ``figures``."""
-    out = []
+    out: list[str] = []
     for part in parts:
         if isinstance(part, str):
             out.append(part)

@@ -3,8 +3,13 @@ read from the pack's code lists (``codes:``), small letter inside an English sen
 
 from __future__ import annotations
 
+import pytest
+
+from engine.errors import RulePackError
 from engine.evaluate import evaluate
-from engine.reasons import format_value, plural
+from engine.load import load_files, read_files
+from engine.reasons import format_value, lowered, plural, render
+from tests.conftest import HUNAN
 
 ALONE = {"household_id": "U1", "county": "431322", "registered_poor": True, "enrolled": True,
          "last_review": "2018-05-01", "members": [{"id": "m1", "name": "张三", "relation": "head", "age": 75}],
@@ -56,3 +61,31 @@ def test_units_agree_with_the_count():
     assert [plural(n, "person", "persons") for n in (0, 1, 2)] == ["0 persons", "1 person", "2 persons"]
     assert format_value(1, "days", "en") == "1 day" and format_value(90, "days", "en") == "90 days"
     assert format_value(1, "persons", "zh") == "1人" and format_value(90, "days", "zh") == "90天"
+
+
+def test_disease_names_come_from_the_code_list_small_inside_an_english_sentence(pack):
+    assert "labels" not in (HUNAN / "rules" / "30-medical.yaml").read_text(encoding="utf-8")
+    assert pack.labels["disease"]["gastric_cancer"] == {"zh": "胃癌", "en": "Gastric cancer"}
+    en = _en(pack, ALONE)
+    assert ("张三 has gastric cancer, one of the nine major diseases: in-policy self-paid 1000 yuan × 70% = 700 "
+            "yuan; medical assistance of 700 yuan") in en
+    assert any(s.startswith("张三 has Parkinson's disease, not one of the nine") for s in en)
+    assert any(s.startswith("张三患胃癌，属九种大病") for s in evaluate(pack, ALONE, "2019-06-01").reasons["zh"])
+    assert [lowered(n) for n in ("Gastric cancer", "COPD", "Parkinson's disease", "")] == \
+        ["gastric cancer", "COPD", "Parkinson's disease", ""]
+    table = {"x": {"zh": "胃癌", "en": "Gastric cancer"}}
+    slot = type("S", (), {"fn": staticmethod(lambda env: "x"), "format": "label", "table": table, "source": "d"})
+    assert render((slot, " first."), "en", None) == "Gastric cancer first."
+    assert render(("Has ", slot, ". ", slot), "en", None) == "Has gastric cancer. Gastric cancer"
+
+
+def test_a_labels_table_repeating_a_code_list_is_refused():
+    files = read_files(HUNAN)
+    path = "rules/30-medical.yaml"
+    repeated = "labels:\n  disease:\n    esrd: {zh: 终末期肾病, en: ESRD}\nrules:\n"
+    files[path] = files[path].replace("rules:\n", repeated, 1)
+    with pytest.raises(RulePackError) as info:
+        load_files(files)
+    [problem] = info.value.problems
+    assert (problem.file, problem.path) == (path, "labels.disease")
+    assert "repeats the code list 'disease'" in problem.message and "重复" in problem.message_zh

@@ -358,3 +358,42 @@ def test_half_of_an_odd_value_is_not_rounded_down(hunan):
 def test_whole_numbers_money_and_rates_compare_with_each_other(hunan):
     pack = declared(hunan, "review_interval_days", at_most=(Bound("major_disease_ratio", "self", "测试"),))
     assert {p.path for p in checks.check_pack(pack)} == {"values.review_interval_days"}  # breaches, not errors
+
+
+def test_the_messages_of_each_kind_of_limit_word_for_word(hunan):
+    [above] = checks.check_constraints(valued(hunan, ("review_interval_days", XINHUA, "2019-01-01", 366)))
+    assert above.message == ("431322 新化县, Annual review interval: review_interval_days 366 from 2019-01-01 – "
+                             "onwards is above 365 (湘民发〔2017〕33号 二（一）)")
+    lower = valued(hunan, ("temporary_multiples", XINHUA, "2019-01-01", {"minor": 1, "moderate": 1.5, "severe": 3}))
+    [table] = checks.check_constraints(lower)
+    assert "temporary_multiples[moderate] 1.50 from 2019-01-01 – onwards is below temporary_multiples[moderate] 2 " \
+           "of 430000 湖南省" in table.message
+    assert "低于湖南省的临时救助倍数（按困难程度）（temporary_multiples[moderate]） 2" in table.message_zh
+
+
+def test_a_fixed_date(hunan):
+    pack = declared(hunan, "housing_deadline", fixed="2019-12-31", at_most=())
+    assert checks.check_constraints(pack) == []
+    [problem] = checks.check_constraints(valued(pack, ("housing_deadline", XINHUA, "2019-01-01", "2019-06-30")))
+    assert "housing_deadline must be 2019-12-31, not 2019-06-30, from 2019-01-01 – onwards" in problem.message
+    assert "为 2019-06-30，应为 2019-12-31" in problem.message_zh
+
+
+def test_a_value_set_at_the_wrong_level_is_named_with_its_label_in_chinese(hunan):
+    [problem] = checks.check_pack(valued(hunan, ("premium_local_finance_share", XINHUA, "2019-01-01", 0.5)))
+    assert problem.message_zh == ("premium_local_finance_share 只能由省级设定，431322 新化县不能设定"
+                                  "2019-01-01 起的资助参保地方财政负担比例（premium_local_finance_share）"
+                                  "（湘民发〔2017〕33号 二（三））")
+
+
+def test_types_compare_by_value_and_a_date_is_never_bound_by_a_number(hunan):
+    rebuilt = declared(hunan, "national_poverty_line", type="".join(["mon", "ey"]))
+    assert checks.check_pack(rebuilt) == []
+    pack = declared(hunan, "housing_deadline", at_most=(Bound("review_interval_days", "self", "测试"),))
+    [problem] = checks.check_pack(pack)
+    assert problem.message == "parameter 'housing_deadline': at_most compares date with 'review_interval_days' (int)"
+
+
+def test_every_unknown_parameter_is_reported(hunan):
+    pack = valued(hunan, ("dibao_standrd", XINHUA, "2019-01-01", 4000), ("review_intervl", XINHUA, "2019-01-01", 1))
+    assert [p.path for p in checks.check_pack(pack)] == ["values.dibao_standrd", "values.review_intervl"]

@@ -141,7 +141,8 @@ def test_limits_in_force_for_one_block_then_restored():
 def test_long_source_is_shortened_in_messages():
     assert limits._short("a  b\n c") == "a b c"
     assert limits._short("x" * 61) == "x" * 59 + "…" and limits._short("x" * 60) == "x" * 60
-    assert limits._digits(-12345) == 5 and limits._digits(10 ** 5000) == 5001  # estimated beyond 14,000 bits
+    assert limits._digits(-12345) == 5 and limits._digits(10 ** 5000) == 5001
+    assert limits._digits(10 ** 5001) == 5002  # estimated beyond 14,000 bits
     source = limits._Source("a +\n  bcd")
     tree = parse("a +\\\n  bcd")[0]
     assert source.of(tree.body) == "a +\n  bcd" and source.of(tree.body.right) == "bcd"
@@ -171,3 +172,14 @@ def test_the_text_of_a_node_over_three_lines():
     text = "f(a,\n  b,\n  c)"
     source, tree = limits._Source(text), parse(text)[0]
     assert source.of(tree.body) == text and source.of(tree.body.args[1]) == "b"
+    assert source.of(tree.body.args[2]) == "c"
+
+
+def test_what_exhausts_the_parser_is_refused_as_too_deep():
+    message, zh = refused("-" * 100_000 + "1", Limits(expression_chars=200_000))
+    assert message == "the expression is too long or nested too deeply to be read; split it into several rules"
+    assert zh == "表达式过长或嵌套过深，无法解析；请拆分为多条规则"
+
+
+def test_only_round_with_two_arguments_has_its_digits_checked():
+    assert nodes("round(x, 99, 1)", Limits()) == 7  # not Python's round: the expression compiler refuses it

@@ -397,3 +397,22 @@ def test_types_compare_by_value_and_a_date_is_never_bound_by_a_number(hunan):
 def test_every_unknown_parameter_is_reported(hunan):
     pack = valued(hunan, ("dibao_standrd", XINHUA, "2019-01-01", 4000), ("review_intervl", XINHUA, "2019-01-01", 1))
     assert [p.path for p in checks.check_pack(pack)] == ["values.dibao_standrd", "values.review_intervl"]
+
+
+def test_a_whole_number_may_be_bound_by_a_fraction(hunan):
+    pack = declared(hunan, "review_interval_days", at_most=(Bound(None, "self", "测试", 365.5),))
+    assert breaches(pack) == []
+    found = breaches(valued(pack, ("review_interval_days", XINHUA, "2019-01-01", 366)))
+    assert found == [(XINHUA, "review_interval_days", None, "366", "365.50", "at_most", "2019-01-01", None)]
+
+
+def test_the_last_of_hundreds_of_dated_values_runs_onwards(hunan):
+    days = [(dt.date(2019, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(300)]
+    pack = valued(hunan, *[("review_interval_days", XINHUA, day, 300 + i % 2) for i, day in enumerate(days[:-1])],
+                  ("review_interval_days", XINHUA, days[-1], 366))
+    assert breaches(pack) == [(XINHUA, "review_interval_days", None, "366", "365", "at_most", days[-1], None)]
+
+
+def test_a_bound_that_cannot_be_checked_is_explained_in_chinese(hunan):
+    pack = declared(hunan, "dibao_standard", at_most=(Bound("dibao_standrd", "root", "x"),))
+    assert checks.check_pack(pack)[0].message_zh == "参数 'dibao_standard' 的上限引用了未定义的参数 'dibao_standrd'"

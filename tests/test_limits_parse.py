@@ -175,11 +175,20 @@ def test_the_text_of_a_node_over_three_lines():
     assert source.of(tree.body.args[2]) == "c"
 
 
-def test_what_exhausts_the_parser_is_refused_as_too_deep():
-    message, zh = refused("-" * 100_000 + "1", Limits(expression_chars=200_000))
+@pytest.mark.parametrize("source", ["-" * 100_000 + "1", "a." * 100_000 + "b"])  # MemoryError, RecursionError
+def test_what_exhausts_the_parser_is_refused_as_too_deep(source):
+    message, zh = refused(source, Limits(expression_chars=300_000))
     assert message == "the expression is too long or nested too deeply to be read; split it into several rules"
     assert zh == "表达式过长或嵌套过深，无法解析；请拆分为多条规则"
 
 
 def test_only_round_with_two_arguments_has_its_digits_checked():
     assert nodes("round(x, 99, 1)", Limits()) == 7  # not Python's round: the expression compiler refuses it
+
+
+def test_the_text_of_nodes_starting_on_later_lines():
+    text = "f(a,\n  [b,\n  c],\n  [d,\n  e])"
+    source, tree = limits._Source(text), parse(text)[0]
+    assert [source.of(node) for node in tree.body.args] == ["a", "[b,\n  c]", "[d,\n  e]"]
+    far = "f(" + "\n" * 299 + "abc)"  # line numbers beyond Python's cached small integers
+    assert limits._Source(far).of(parse(far)[0].body.args[0]) == "abc"

@@ -240,6 +240,9 @@ def test_an_unknown_parameter_is_refused_with_the_closest_name(hunan):
 
 def test_a_value_of_an_unknown_jurisdiction_is_left_to_the_loader(hunan):
     assert checks.check_pack(valued(hunan, ("review_interval_days", "999999", "2019-01-01", 300))) == []
+    after = valued(hunan, ("review_interval_days", "999999", "2019-01-01", 300),
+                   ("review_interval_days", ROOT, "2019-01-01", "inherit"))
+    assert [p.path for p in checks.check_pack(after)] == ["values.review_interval_days"]  # the next is checked
 
 
 def test_a_county_may_not_set_a_province_only_parameter(hunan):
@@ -416,3 +419,48 @@ def test_the_last_of_hundreds_of_dated_values_runs_onwards(hunan):
 def test_a_bound_that_cannot_be_checked_is_explained_in_chinese(hunan):
     pack = declared(hunan, "dibao_standard", at_most=(Bound("dibao_standrd", "root", "x"),))
     assert checks.check_pack(pack)[0].message_zh == "参数 'dibao_standard' 的上限引用了未定义的参数 'dibao_standrd'"
+
+
+def test_a_value_from_before_its_bound_exists_is_checked_once_the_bound_is_set(hunan):
+    pack = valued(hunan, ("dibao_standard", XINHUA, "2016-06-01", 3000))
+    found = breaches(pack, "dibao_standard")
+    assert (XINHUA, "dibao_standard", None, "3000", "3360", "at_least", "2017-01-01", "2017-12-31") in found
+    assert not [b for b in found if b[6] < "2017-01-01"]  # nothing to compare with before 2017
+
+
+def test_a_breach_points_at_its_own_jurisdictions_entry_among_others_of_the_same_day(hunan):
+    pack = valued(hunan, ("major_disease_ratio", "433124", "2019-01-01", 0.8),
+                  ("major_disease_ratio", ROOT, "2019-01-01", 0.8), ("major_disease_ratio", XINHUA, "2019-01-01", 0.5))
+    assert [(p.details["jurisdiction"], p.line) for p in checks.check_constraints(pack)] == [(XINHUA, 102)]
+
+
+def test_a_table_bound_by_a_whole_number_names_the_number_without_a_key(hunan):
+    pack = declared(hunan, "temporary_multiples", at_least=(Bound("temporary_window_days", "root", "x"),))
+    problem = checks.check_constraints(pack)[0]
+    assert "temporary_multiples[minor] 1 from 2017-01-01 – onwards is below temporary_window_days 90 of 430000" \
+        in problem.message
+
+
+def test_types_of_two_parameters_compare_by_value(hunan):
+    housing = hunan.parameters["housing_deadline"]
+    twin = dc.replace(housing, name="housing_deadline_b", type="".join(["da", "te"]))
+    pack = declared(dc.replace(hunan, parameters=hunan.parameters | {twin.name: twin}), "housing_deadline",
+                    at_most=(Bound("housing_deadline_b", "root", "x"),))
+    assert checks.check_pack(pack) == []
+
+
+def test_an_inherited_breach_is_reported_at_its_source_whatever_the_codes(hunan):
+    odd = _tree(hunan, Jurisdiction("430199", "测试县", "county", "431300"))  # a parent with a larger code
+    pack = valued(odd, ("major_disease_ratio", "430199", "2018-01-01", 0.8),
+                  ("major_disease_ratio", "430199", "2019-01-01", "inherit"),
+                  ("major_disease_ratio", "431300", "2019-01-01", 0.5))
+    assert [b[0] for b in breaches(pack)] == ["431300"]
+
+
+def test_jumps_of_rates_below_one_are_warned_and_negative_values_are_not_compared(hunan):
+    [rate] = checks.check_warnings(valued(hunan, ("major_disease_ratio", XINHUA, "2019-01-01", 0.3)))
+    assert (rate.details["value"], rate.details["previous"]) == ("0.30", "0.70")
+    free = declared(hunan, "township_approval_limit", minimum=None)
+    negative = valued(free, ("township_approval_limit", XINHUA, "2019-01-01", -10),
+                      ("township_approval_limit", XINHUA, "2019-06-01", 5))
+    assert [w.details["start"] for w in checks.check_warnings(negative)] == ["2019-01-01"]  # 1000 → −10 only

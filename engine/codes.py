@@ -25,6 +25,11 @@ def build(node: dict[str, Any]) -> dict[str, CodeList]:
             for name, c in node.items()}
 
 
+def names(code_lists: dict[str, CodeList]) -> dict[str, dict[str, dict[str, str]]]:
+    """Each list's codes by name, as a reason's ``{code:label}`` reads them: list → code → {zh, en}."""
+    return {name: {code: {"zh": t.zh, "en": t.en} for code, t in c.values.items()} for name, c in code_lists.items()}
+
+
 def closest(codes: CodeList, code: str) -> list[str]:
     """Up to three declared codes closest to ``code`` (best first)."""
     return difflib.get_close_matches(code, list(codes.values), n=3, cutoff=0.6)

@@ -153,13 +153,14 @@ def draft_pack(db: Database, draft_id: int) -> RulePack:
     row = db.execute("select files from drafts where id = ?", [draft_id]).fetchone()
     if row is None:
         raise NotFound(f"no draft {draft_id}", message_zh=f"草稿 {draft_id} 不存在")
-    key = hashlib.sha256(row[0].encode()).hexdigest()
-    pack = _DRAFT_PACKS.get(key)
-    if pack is None:
-        pack = load_files(json.loads(row[0]))
-        _DRAFT_PACKS[key] = pack
-        while len(_DRAFT_PACKS) > PACK_CACHE:
-            _DRAFT_PACKS.popitem(last=False)
+    pack = _DRAFT_PACKS.get(hashlib.sha256(row[0].encode()).hexdigest())
+    return pack or _remember(row[0], load_files(json.loads(row[0])))
+
+
+def _remember(stored: str, pack: RulePack) -> RulePack:
+    _DRAFT_PACKS[hashlib.sha256(stored.encode()).hexdigest()] = pack
+    while len(_DRAFT_PACKS) > PACK_CACHE:
+        _DRAFT_PACKS.popitem(last=False)
     return pack
 
 
@@ -230,7 +231,7 @@ def set_parameter_value(db: Database, draft_id: int, user: User, *, jurisdiction
     path, files = with_value(draft_files(db, draft_id), base, jurisdiction, parameter, entry)
     pack = _validated(files, field_of=lambda p: "value")
     changed = _changed_jurisdictions(db, draft.base_version, files, pack)
-    _save(db, draft, files, revision, changed)
+    _save(db, draft, files, revision, changed, pack)
     db.table("draft_changes").insert({
         "draft_id": draft_id, "at": now(), "user": user.username, "kind": "parameter", "jurisdiction": jurisdiction,
         "parameter": parameter, "effective": effective,
@@ -256,32 +257,32 @@ def set_rule_file(db: Database, draft_id: int, user: User, *, path: str, text: s
     files[path] = text
     pack = _validated(files, field_of=lambda p: "text" if p.file == path else "files")
     changed = _changed_jurisdictions(db, draft.base_version, files, pack)
-    _save(db, draft, files, revision, changed)
+    _save(db, draft, files, revision, changed, pack)
     db.table("draft_changes").insert({"draft_id": draft_id, "at": now(), "user": user.username, "kind": "file",
                                       "path": path, "document": document, "reason": reason})
     audit(db, user.username, "draft.save", "draft", draft_id, f"file {path}", reason, document)
     return get_draft(db, draft_id)
 
 
-def check_value(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
-                entry: dict[str, Any]) -> list[Problem]:
-    """What saving this entry would report (floors and clauses included), without saving anything."""
-    return check_entry(files, pack, jurisdiction, parameter, entry)[0]
-
-
 def check_entry(files: dict[str, str], pack: RulePack, jurisdiction: str, parameter: str,
                 entry: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
-    """``check_value``, and the warnings the entry would raise for that jurisdiction's parameter (a value
-    more than twice or less than half the one before it): saved if asked, but shown first."""
+    """What saving this entry would report (floors and clauses included), without saving anything, and the
+    warnings it would raise for that jurisdiction's parameter (``value_warnings``): saved if asked, but shown first."""
     _, candidate = with_value(files, pack, jurisdiction, parameter, entry)
     try:
         loaded = load_files(candidate)
     except RulePackError as exc:
         return [Problem(p.message, p.message_zh, file=p.file, line=p.line, path="value", details=p.details)
                 for p in exc.problems], []
-    return [], [Problem(w.message, w.message_zh, file=w.file, line=w.line, path="value", details=w.details)
-                for w in loaded.warnings
-                if (w.details.get("jurisdiction"), w.details.get("parameter")) == (jurisdiction, parameter)]
+    return [], value_warnings(loaded, jurisdiction, parameter)
+
+
+def value_warnings(pack: RulePack, jurisdiction: str, parameter: str) -> list[Problem]:
+    """The pack's warnings (a value more than twice or less than half the one in force) about one
+    jurisdiction's parameter, as problems of the field ``value``."""
+    return [Problem(w.message, w.message_zh, file=w.file, line=w.line, path="value", details=w.details)
+            for w in pack.warnings
+            if (w.details.get("jurisdiction"), w.details.get("parameter")) == (jurisdiction, parameter)]
 
 
 def _editable(db: Database, draft_id: int, user: User) -> Draft:
@@ -305,13 +306,17 @@ def _validated(files: dict[str, str], field_of: Any) -> RulePack:
                            message_zh=exc.problems[0].message_zh if exc.problems else exc.message_zh) from None
 
 
-def _save(db: Database, draft: Draft, files: dict[str, str], revision: int, changed: list[str]) -> None:
+def _save(db: Database, draft: Draft, files: dict[str, str], revision: int, changed: list[str],
+          pack: RulePack) -> None:
+    stored = json.dumps(files, ensure_ascii=False)
     with db.conn:
         cursor = db.execute(
             "update drafts set files = ?, revision = revision + 1, updated_at = ?, jurisdictions = ?, "
             "status = 'editing' where id = ? and revision = ? and status in ('editing', 'rejected')",
-            [json.dumps(files, ensure_ascii=False), now(), json.dumps(changed), draft.id, revision])
-    if cursor.rowcount != 1:
+            [stored, now(), json.dumps(changed), draft.id, revision])
+    if cursor.rowcount == 1:
+        _remember(stored, pack)  # draft_pack of the saved draft is the pack just validated
+    else:
         current = get_draft(db, draft.id)
         if current.status not in EDITABLE:
             raise _state_conflict(current, "edited")

@@ -215,6 +215,12 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
     labels: dict[str, dict[str, dict[str, str]]] = {}
     for name, doc in by_kind["rules"]:
         for table, entries in doc.get("labels", {}).items():
+            if table in meta.get("codes", {}):
+                found.append(Problem(f"labels.{table} repeats the code list '{table}' of pack.yaml (codes:), "
+                                     f"whose names the reasons read; remove it",
+                                     f"labels.{table} 与 pack.yaml 的代码表 {table}（codes:）重复，"
+                                     "理由使用代码表的名称，请删除",
+                                     file=name, line=doc["labels"].line_of(table), path=f"labels.{table}"))
             for code, text in entries.items():
                 if code in labels.get(table, {}):
                     found.append(Problem(f"labels.{table}.{code} is declared twice", f"名称 {table}.{code} 重复声明",
@@ -263,10 +269,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
     found += _scope_problems(facts, variables, rules)
     if found:
         raise RulePackError(str(found[0]), found, message_zh="规则包有错误")
-    for code_list in code_lists.values():  # a code list's names serve the reasons where the rules do not name a code
-        table = labels.setdefault(code_list.name, {})
-        for code, text in code_list.values.items():
-            table.setdefault(code, {"zh": text.zh, "en": text.en})
+    labels |= codes.names(code_lists)  # {disease:label} reads the code list
     return RulePack(
         id=meta["id"], title=_text(meta["title"]), root=meta["root"],
         illustrative=bool(meta.get("illustrative", False)),

@@ -10,9 +10,13 @@ assignments, and shown in the language of the sentence:
 - ``date``: ``2019年12月31日`` / ``31 December 2019``;
 - ``member``: a member id shown as the member's name, or relation and id when there is no name
   (``户主（m1）`` / ``head of household (m1)``); the relation labels come from the pack's ``labels``;
-- ``label``: a code by the label the pack declares for it in ``labels`` (the table named after the
-  last part of the expression, e.g. ``{disease:label}`` reads ``labels.disease``); an undeclared code
-  is shown as it is.
+- ``persons``, ``days``: a count with its unit, singular or plural in English (``1人`` / ``1 person``,
+  ``3人`` / ``3 persons``; ``90天`` / ``90 days``);
+- ``label``: a code by its name: the pack's code list (``codes:`` in pack.yaml) or ``labels`` table named
+  after the last part of the expression (``{disease:label}`` reads the code list ``disease``); an
+  undeclared code is shown as it is. In English, a name inside a sentence starts with a small letter
+  (``has gastric cancer``) unless its first word looks like a name or an abbreviation (``Parkinson's``,
+  ``COPD``).
 
 Without a format, numbers are shown with at most 2 decimals and dates as with ``date``.
 """
@@ -29,7 +33,8 @@ from .amounts import format_amount, json_number
 
 # {expression} or {expression:format}; an expression has no braces and is at most 200 characters
 PLACEHOLDER = re.compile(r"\{([^{}:]{1,200}?)(?::([a-z_%]+))?\}")
-FORMATS = ("yuan", "yuan_month", "percent", "%", "date", "member", "label")
+FORMATS = ("yuan", "yuan_month", "percent", "%", "date", "member", "label", "persons", "days")
+UNITS = {"persons": ("人", "person", "persons"), "days": ("天", "day", "days")}  # format → zh, en one, en many
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
 
@@ -64,8 +69,9 @@ def split(text: str) -> list[tuple[str, str | None] | str]:
 
 
 def format_value(value: Any, fmt: str | None, lang: str, env: Any = None,
-                 table: dict[str, dict[str, str]] | None = None) -> str:
-    """``value`` as a sentence in ``lang`` shows it with format ``fmt`` (see the module docstring)."""
+                 table: dict[str, dict[str, str]] | None = None, inside: bool = False) -> str:
+    """``value`` as a sentence in ``lang`` shows it with format ``fmt`` (see the module docstring);
+    ``inside``: the value does not start the sentence."""
     zh = lang == "zh"
     if fmt in ("yuan", "yuan_month"):
         amount = format_amount(value)
@@ -81,12 +87,31 @@ def format_value(value: Any, fmt: str | None, lang: str, env: Any = None,
         return member_name(value, env.hh.get("members", []) if env is not None else [], lang, table)
     if fmt == "label":
         label = (table or {}).get(str(value))
-        return label[lang] if label else str(value)
+        if not label:
+            return str(value)
+        return label[lang] if zh or not inside else lowered(label[lang])
+    if fmt in UNITS:
+        unit_zh, one, many = UNITS[fmt]
+        return f"{format_amount(value)}{unit_zh}" if zh else plural(value, one, many)
     if isinstance(value, dt.date):
         if zh:
             return f"{value.year}年{value.month}月{value.day}日"
         return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
     return format_amount(value)
+
+
+def plural(count: Any, one: str, many: str) -> str:
+    """``1 person``, ``0 persons``, ``3 persons``, ``1.5 persons``: English agrees with the count."""
+    return f"{format_amount(count)} {one if count == 1 else many}"
+
+
+def lowered(name: str) -> str:
+    """An English name as it reads inside a sentence: the first letter small, unless the first word
+    is an abbreviation (``COPD``, ``HIV infection``) or a name's possessive (``Parkinson's disease``)."""
+    first = name.split(" ", 1)[0]
+    if len(first) > 1 and (first[1].isupper() or first.endswith(("'s", "’s"))):
+        return name
+    return name[:1].lower() + name[1:]
 
 
 def member_name(member_id: Any, members: list[dict[str, Any]], lang: str,
@@ -106,7 +131,7 @@ def member_name(member_id: Any, members: list[dict[str, Any]], lang: str,
 
 def render(parts: tuple[str | Slot, ...], lang: str, env: Any, figures: dict[str, Any] | None = None) -> str:
     """A template's sentence in ``lang``; the value of each placeholder is noted in ``figures``."""
-    out = []
+    out: list[str] = []
     for part in parts:
         if isinstance(part, str):
             out.append(part)
@@ -114,5 +139,7 @@ def render(parts: tuple[str | Slot, ...], lang: str, env: Any, figures: dict[str
         value = part.fn(env)
         if figures is not None:
             figures[part.source] = value
-        out.append(format_value(value, part.format, lang, env, part.table))
+        before = "".join(out).rstrip()
+        out.append(format_value(value, part.format, lang, env, part.table,
+                                inside=bool(before) and not before.endswith((".", "!", "?"))))
     return "".join(out)

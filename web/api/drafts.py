@@ -65,22 +65,26 @@ def draft_file(draft_id: int, path: str) -> dict[str, Any]:
 
 @bp.put("/drafts/<int:draft_id>/parameters")
 def set_draft_parameter(draft_id: int) -> dict[str, Any]:
-    """Set (or end, with ``inherit``) one dated value; validated at once, refused if the revision is stale."""
+    """Set (or end, with ``inherit``) one dated value; validated at once, refused if the revision is stale;
+    saved with ``warnings`` when the jurisdiction's value jumps (more than twice or less than half)."""
     data = body("ParameterEdit")
     drafts.set_parameter_value(
         get_db(), draft_id, current_user(), jurisdiction=data["jurisdiction"], parameter=data["parameter"],
         effective=data["effective"], value=data.get("value"), inherit=data.get("inherit", False),
         document=data["document"], reason=data.get("reason", ""), revision=data["revision"])
-    return _detail(draft_id)
+    warned = drafts.value_warnings(drafts.draft_pack(get_db(), draft_id), data["jurisdiction"], data["parameter"])
+    return _detail(draft_id) | {"warnings": [w.as_dict() for w in warned]}
 
 
 @bp.put("/drafts/<int:draft_id>/files/<path:path>")
 def set_draft_file(draft_id: int, path: str) -> dict[str, Any]:
-    """Replace (or add) one YAML document of a draft (province officers: the rules themselves)."""
+    """Replace (or add) one YAML document of a draft (province officers: the rules themselves), with the
+    ``warnings`` of that file (values that jump)."""
     data = body("FileEdit")
     drafts.set_rule_file(get_db(), draft_id, current_user(), path=path, text=data["text"],
                          reason=data.get("reason", ""), document=data.get("document", ""), revision=data["revision"])
-    return _detail(draft_id)
+    warned = [w for w in drafts.draft_pack(get_db(), draft_id).warnings if w.file == path]
+    return _detail(draft_id) | {"warnings": [w.as_dict() | {"path": "text"} for w in warned]}
 
 
 @bp.post("/drafts/<int:draft_id>/submit")

@@ -259,6 +259,9 @@ def _components(batch_limit: int, synthetic_limit: int, yaml_bytes: int,
         "Token": _obj("username label token", username=STR, label=STR,
                       token={"type": "string", "description": "shown once; send it as 'Authorization: Bearer …'"}),
     }
+    s["DraftSaved"] = _extend(s["DraftDetail"], "warnings", warnings={
+        "type": "array", "items": _ref("ErrorDetail"),
+        "description": "saved, but check: a value more than twice or less than half the one in force (疑似录入错误)"})
     return s
 
 
@@ -415,13 +418,14 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
         "/drafts/{draft_id}": {"get": _op("drafts", "A draft with its changes", (200, "DraftDetail"), "403 404",
                                     params=(ID,))},
         "/drafts/{draft_id}/parameters": {"put": _op(
-            "drafts", "Set one dated parameter value", (200, "DraftDetail"), "400 403 404 409 422",
+            "drafts", "Set one dated parameter value", (200, "DraftSaved"), "400 403 404 409 422",
             request="ParameterEdit", params=(ID,),
             description="Validated at once (e.g. a county below the provincial floor: 422 naming the floor and the "
-                        "clause). 'revision' must be the draft's current one, else 409.")},
+                        "clause). 'revision' must be the draft's current one, else 409. A value more than twice or "
+                        "less than half the one in force is saved, with a warning in 'warnings'.")},
         "/drafts/{draft_id}/files/{path}": {
             "get": _op("drafts", "The YAML text of a draft's file", (200, "FileText"), "403 404", params=(ID, FILE)),
-            "put": _op("drafts", "Replace or add a YAML document", (200, "DraftDetail"), "400 403 404 409 422",
+            "put": _op("drafts", "Replace or add a YAML document", (200, "DraftSaved"), "400 403 404 409 422",
                        request="FileEdit", params=(ID, FILE))},
         "/drafts/{draft_id}/submit": {"post": _op("drafts", "Submit a draft for review", (200, "DraftDetail"),
                                             "400 403 404 409 422", request="Empty", params=(ID,))},

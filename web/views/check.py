@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from engine import decisions, facts, versions
 from engine.amounts import format_amount
@@ -138,7 +139,7 @@ def show_value(value: Any, unit: str = "") -> str:
     if unit == "yuan":
         return _("%(amount)s yuan", amount=text)
     if unit == "persons":
-        return _("%(n)s persons", n=text)
+        return ngettext("%(n)s person", "%(n)s persons", value, n=text)
     return text
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine import drafts, versions
 from engine.errors import Conflict, DoudiError, InvalidInput, NotFound, Problem
@@ -133,7 +134,8 @@ def edit(draft_id: int, path: str) -> Any:
                              document=typed["document"].strip(),
                              revision=request.form.get("revision", -1, type=id_number))
     except InvalidInput as exc:
-        flash(_("Not saved: %(n)s problem(s) in the rules.", n=len(exc.problems) or 1), "error")
+        flash(ngettext("Not saved: %(num)s problem in the rules.", "Not saved: %(num)s problems in the rules.",
+                       len(exc.problems) or 1), "error")
         return _edit_page(draft, path, text, typed, exc.problems or [Problem(exc.message, exc.message_zh)], 422)
     except Conflict as exc:
         flash(localized(exc), "error")

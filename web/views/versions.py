@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine import drafts, versions
 from engine.compare import diff_packs
@@ -100,8 +101,11 @@ def compare() -> Any:
     if households is not None:
         on_drafts = [int(refs[k][6:]) for k in ("from", "to") if refs[k].startswith("draft:")]
         report = isolation.impact_report(old, new, households, on, 20, on_drafts)
-        title = _("Households by outcome (%(n)s households of %(file)s)", n=report.households, file=roll["name"]) \
-            if roll else _("Households by outcome (%(n)s synthetic households)", n=n)
+        title = ngettext("Households by outcome (%(num)s household of %(file)s)",
+                         "Households by outcome (%(num)s households of %(file)s)", report.households,
+                         file=roll["name"]) if roll else \
+            ngettext("Households by outcome (%(num)s synthetic household)",
+                     "Households by outcome (%(num)s synthetic households)", n)
         charts["counts"] = bars([
             (_("Payment up"), report.payment_up, "up"), (_("Payment down"), report.payment_down, "down"),
             (_("Payment unchanged"), report.payment_unchanged, ""),

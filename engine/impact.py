@@ -15,23 +15,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from . import presentation
 from .amounts import Fraction
 from .compare import affected_counties, data
 from .decision import Decision, dumps, plain
 from .errors import DoudiError
 from .evaluate import evaluate_many, parameter_index, parse_date
 from .model import RulePack, Text
+from .presentation import ImpactSpec
 from .rolls import in_chunks
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What an impact report adds up: the output paths of amounts and flags, movers ranked by an amount."""
-
-    amounts: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    movers_by: str | None = None
-    top: int = 20
 
 
 @dataclass(frozen=True)
@@ -94,7 +86,7 @@ class Legend:
 
     label: Text
     kind: str
-    unit: str | None
+    unit: Text | None
 
 
 @dataclass(frozen=True)
@@ -131,16 +123,17 @@ class ImpactReport:
 
 def impact(old: RulePack, new: RulePack, households: Iterable[dict[str, Any]], as_of: Any, *,
            top: int | None = None, chunk: int = 50, skip_unaffected: bool = True,
-           spec: Spec | Any = None, legend: Mapping[str, Legend] | None = None) -> ImpactReport:
+           spec: ImpactSpec | None = None, legend: Mapping[str, Legend] | None = None) -> ImpactReport:
     """Evaluate ``households`` under both versions on ``as_of`` and report what changed for whom.
 
-    ``spec`` (amounts, flags, movers_by, top) says what to add up, by default the new version's
-    declared impact; ``top`` overrides its number of movers. Households are streamed ``chunk`` at a
-    time; only aggregates and the top movers are kept. A household whose county's parameter values on
-    ``as_of`` are the same in both versions (and whose rules are the same) cannot change: it is
-    evaluated once and counted unchanged.
+    ``spec`` (amounts, flags, movers_by, top) says what to add up, by default what the new version's
+    presentation declares (``presentation.of(new).impact``); ``top`` overrides its number of movers;
+    ``legend`` names the output paths, by default from both versions' presentations. Households are
+    streamed ``chunk`` at a time; only aggregates and the top movers are kept. A household whose
+    county's parameter values on ``as_of`` are the same in both versions (and whose rules are the
+    same) cannot change: it is evaluated once and counted unchanged.
     """
-    spec = spec if spec is not None else default_spec(new)
+    spec = spec if spec is not None else presentation.of(new).impact
     count = spec.top if top is None else top
     if chunk < 1 or count < 0:
         raise ValueError("chunk must be at least 1 and top not negative")
@@ -154,51 +147,16 @@ def impact(old: RulePack, new: RulePack, households: Iterable[dict[str, Any]], a
                      ) if picked else {}
         for i, household in enumerate(batch):
             tally.add(household, before[i], after.get(i), i in after)
-    names = dict(legend) if legend is not None else default_legend(old, new)
+    names = dict(legend) if legend is not None else legend_of(old, new)
     return tally.report(old, new, on, None if reach is None else tuple(sorted(reach)), names)
 
 
-def default_spec(pack: RulePack) -> Spec:
-    """Without a declaration: every money output an amount, every true/false output a flag, movers by the first."""
-    kinds = _kinds(pack)
-    amounts = tuple(p for p, k in kinds.items() if k == "amount")
-    return Spec(amounts, tuple(p for p, k in kinds.items() if k == "flag"), amounts[0] if amounts else None)
-
-
-def default_legend(old: RulePack, new: RulePack) -> dict[str, Legend]:
-    """Labels of output paths from the rule variables' labels (the new version's first)."""
+def legend_of(old: RulePack, new: RulePack) -> dict[str, Legend]:
+    """Label, kind and unit of every output path of either version, as their presentations declare them."""
     out: dict[str, Legend] = {}
     for pack in (new, old):
-        for path, (label, kind) in _paths(pack).items():
-            out.setdefault(path, Legend(label, kind, None))
-    return out
-
-
-def _kinds(pack: RulePack) -> dict[str, str]:
-    return {path: kind for path, (_, kind) in _paths(pack).items()}
-
-
-_KINDS = {"money": "amount", "bool": "flag", "int": "count", "str": "category"}
-
-
-def _paths(pack: RulePack) -> dict[str, tuple[Text, str]]:
-    """Each output path (objects flattened to dotted paths) with its variable's label and kind."""
-    out: dict[str, tuple[Text, str]] = {}
-
-    def walk(path: str, spec: Any) -> None:
-        if isinstance(spec, str):
-            var = pack.variables.get(("household", spec))
-            label = var.label if var else Text(path, path)
-            out[path] = (label, _KINDS.get(var.type, "number") if var else "number")
-        elif isinstance(spec, dict) and "each" in spec:
-            label = spec.get("label")
-            out[path] = (Text(label["zh"], label["en"]) if isinstance(label, dict) else Text(path, path), "list")
-        elif isinstance(spec, dict):
-            for key, sub in spec.items():
-                walk(f"{path}.{key}", sub)
-
-    for name, spec in pack.outputs.items():
-        walk(name, spec)
+        for path, info in presentation.of(pack).outputs.items():
+            out.setdefault(path, Legend(info.label, info.kind, info.unit))
     return out
 
 

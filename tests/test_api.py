@@ -217,7 +217,8 @@ def test_a_county_raises_its_standard_and_the_province_approves_it(api):
     roll = api.post("/impact", "reviewer", json={"from": 1, "to": f"draft:{draft['id']}", "as_of": "2019-06-30",
                                                  "households": [XINHUA_ELDER, CHANGSHA_ELDER]}).get_json()
     monthly = roll["amounts"]["dibao_monthly"]
-    assert (roll["households"], monthly["up"], monthly["down"], roll["flags"]["dibao_eligible"]["gained"]) == (2, 1, 0, 0)
+    gained = roll["flags"]["dibao_eligible"]["gained"]
+    assert (roll["households"], monthly["up"], monthly["down"], gained) == (2, 1, 0, 0)
     assert (monthly["delta"], roll["movers_by"], roll["legend"]["dibao_monthly"]["label"]["zh"]) == (
         13, "dibao_monthly", "月低保金")
     assert [(m["household_id"], m["old"], m["new"], m["flags"]["dibao_eligible"]) for m in roll["top"]] == \

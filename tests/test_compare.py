@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from conftest import HUNAN
 
-from engine import impact as impact_module
 from engine import evaluate, load_pack
+from engine import impact as impact_module
 from engine.compare import affected_counties, diff_packs
 from engine.impact import impact
 from engine.synth import synth_households

@@ -267,7 +267,8 @@ def test_review_workflow_from_county_edit_to_version_two(app, sign_in):
     assert "比较第 1 版与草稿 #" in html and "新化县（431322）" in html and "+140" in html
     assert html.count("<svg") == 2 and "对 5000 户模拟家庭的影响" in html
     assert "月低保金增加" in html and "符合低保条件：新增" in html  # the pack's own labels
-    county_chart = html.split("各县月低保金变化（元/月）")[1]
+    county_chart = html.split("分县情况")[1]
+    assert 'aria-label="各县月低保金变化（元/月）"' in county_chart
     assert "<svg" in county_chart and "新化县" in county_chart and "长沙县" not in county_chart.split("</svg>")[0]
     assert "规则没有变化。" in html
 

@@ -22,8 +22,8 @@ from engine.users import can
 from .. import accepts_upload, isolation
 from ..auth import permission_required
 from ..db import get_db
-from .batch import display_name, unreadable_roll
 from . import impact_page
+from .batch import display_name, unreadable_roll
 from .drafts import display, refusal_page, refuse, signed, stamp
 
 bp = Blueprint("versions", __name__, url_prefix="/versions")

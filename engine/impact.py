@@ -183,6 +183,8 @@ def _county(household: Any) -> str:
 
 
 def _get(outputs: dict[str, Any], path: str) -> Any:
+    if "." not in path:
+        return outputs.get(path)
     value: Any = outputs
     for key in path.split("."):
         if not isinstance(value, dict):
@@ -191,9 +193,15 @@ def _get(outputs: dict[str, Any], path: str) -> Any:
     return value
 
 
+_NUMBERS = (int, Fraction, Decimal, float)
+
+
 def _number(value: Any) -> Any:
     """An amount's value, 0 when missing or not a number."""
-    return value if isinstance(value, int | Fraction | Decimal | float) and not isinstance(value, bool) else 0
+    kind = value.__class__
+    if kind is int or kind is Decimal or kind is Fraction:
+        return value
+    return value if isinstance(value, _NUMBERS) and kind is not bool else 0
 
 
 def _flat(outputs: Any, prefix: str = "") -> dict[str, Any]:
@@ -209,35 +217,46 @@ def _flat(outputs: Any, prefix: str = "") -> dict[str, Any]:
 
 
 class _Sums:
-    """Running totals of the declared amounts and flags (for the whole population or one county)."""
+    """Running totals of the declared amounts and flags (for the whole population or one county).
+
+    Kept as the old totals plus what changed, so that a household nothing changed for costs one
+    addition per amount: amounts [old, delta, up, down], flags [old, gained, lost].
+    """
 
     def __init__(self, amounts: tuple[str, ...], flags: tuple[str, ...]) -> None:
         self.households = self.evaluated = self.errors = self.changed = 0
-        self.amounts = {p: [0, 0, 0, 0] for p in amounts}  # old, new, up, down
-        self.flags = {p: [0, 0, 0, 0] for p in flags}  # old, new, gained, lost
+        self.amounts = {p: [0, 0, 0, 0] for p in amounts}
+        self.flags = {p: [0, 0, 0] for p in flags}
+        self._amount_rows, self._flag_rows = list(self.amounts.values()), list(self.flags.values())
 
-    def add(self, o: dict[str, Any], n: dict[str, Any]) -> None:
-        self.changed += o != n
-        for path, row in self.amounts.items():
-            a, b = _number(_get(o, path)), _number(_get(n, path))
+    def same(self, amounts: list[Any], flags: list[bool]) -> None:
+        """A household with the same outputs under both versions: its value of each amount and flag."""
+        for row, value in zip(self._amount_rows, amounts, strict=True):
+            if value:
+                row[0] += value
+        for row, value in zip(self._flag_rows, flags, strict=True):
+            row[0] += value
+
+    def moved(self, amounts: list[tuple[Any, Any]], flags: list[tuple[bool, bool]]) -> None:
+        """A household whose outputs differ: its (old, new) value of each amount and flag."""
+        self.changed += 1
+        for row, (a, b) in zip(self._amount_rows, amounts, strict=True):
             row[0] += a
-            row[1] += b
-            row[2] += b > a
-            row[3] += b < a
-        for path, row in self.flags.items():
-            a, b = bool(_get(o, path)), bool(_get(n, path))
+            if b != a:
+                row[1] += b - a
+                row[2 if b > a else 3] += 1
+        for row, (a, b) in zip(self._flag_rows, flags, strict=True):
             row[0] += a
-            row[1] += b
-            row[2] += b and not a
-            row[3] += a and not b
+            if a != b:
+                row[1 if b else 2] += 1
 
     def amounts_out(self) -> dict[str, Amount]:
         ok = self.households - self.errors
-        return {p: Amount(plain(a), plain(b), plain(b - a), up, down, ok - up - down)
-                for p, (a, b, up, down) in self.amounts.items()}
+        return {p: Amount(plain(old), plain(old + delta), plain(delta), up, down, ok - up - down)
+                for p, (old, delta, up, down) in self.amounts.items()}
 
     def flags_out(self) -> dict[str, Flag]:
-        return {p: Flag(*row) for p, row in self.flags.items()}
+        return {p: Flag(old, old + gained - lost, gained, lost) for p, (old, gained, lost) in self.flags.items()}
 
 
 class _Ranked:
@@ -278,19 +297,26 @@ class _Tally:
             self._error(household, before, after, county)
             return
         o, n = before.outputs, after.outputs
-        self.total.add(o, n)
-        county.add(o, n)
-        if o != n:
-            a, b = _flat(o), _flat(n)
-            for path in a.keys() | b.keys():
-                if a.get(path) != b.get(path) or (path in a) != (path in b):
-                    self.paths[path] = self.paths.get(path, 0) + 1
+        if o is n or o == n:
+            values = [_number(_get(o, p)) for p in self.amounts]
+            truths = [bool(_get(o, p)) for p in self.flag_paths]
+            self.total.same(values, truths)
+            county.same(values, truths)
+            return
+        amounts = [(_number(_get(o, p)), _number(_get(n, p))) for p in self.amounts]
+        flags = [(bool(_get(o, p)), bool(_get(n, p))) for p in self.flag_paths]
+        self.total.moved(amounts, flags)
+        county.moved(amounts, flags)
+        a, b = _flat(o), _flat(n)
+        for path in a.keys() | b.keys():
+            if a.get(path) != b.get(path) or (path in a) != (path in b):
+                self.paths[path] = self.paths.get(path, 0) + 1
         if self.movers_by is None or not self.top:
             return
         was, now = _number(_get(o, self.movers_by)), _number(_get(n, self.movers_by))
         if was != now:
-            flags = {p: FlagMove(bool(_get(o, p)), bool(_get(n, p))) for p in self.flag_paths}
-            entry = _Ranked(Mover(before.household_id, before.county, was, now, now - was, flags))
+            moves = {p: FlagMove(*pair) for p, pair in zip(self.flag_paths, flags, strict=True)}
+            entry = _Ranked(Mover(before.household_id, before.county, was, now, now - was, moves))
             if len(self.heap) < self.top:
                 heapq.heappush(self.heap, entry)
             elif self.heap[0] < entry:

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import load_pack  # noqa: E402
-from engine.compare import impact  # noqa: E402
+from engine.impact import impact  # noqa: E402
 from engine.synth import synth_households  # noqa: E402
 
 CHANGE = ("values/431322-新化县.yaml", "{from: 2019-01-01, value: 3960, document: 新政发〔2019〕1号}",
@@ -83,8 +83,11 @@ def main() -> None:
     assert {k: v for k, v in a.to_dict().items() if k not in _DIFFERS} == {
         k: v for k, v in b.to_dict().items() if k not in _DIFFERS}, "the two reports disagree"
     print(f"speed-up from skipping: {slow / fast:.2f}×; the reports agree")
-    print(f"result: {a.payment_up} payments up, {a.newly_eligible} newly eligible, monthly cost "
-          f"{a.dibao_monthly.old} → {a.dibao_monthly.new} ({a.dibao_monthly.delta:+}), errors {a.errors}")
+    print(f"result: {a.changed} households with an output changed, errors {a.errors}")
+    for path, total in a.amounts.items():
+        print(f"  {path}: {total.up} up, {total.down} down, total {total.old} → {total.new} ({total.delta:+})")
+    for path, flag in a.flags.items():
+        print(f"  {path}: {flag.old} → {flag.new} (gained {flag.gained}, lost {flag.lost})")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"peak memory of the process: {peak:.0f} MiB (households are streamed, never held)")
 

@@ -312,8 +312,8 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
       doudi impact 1 2 --n 100000
       doudi impact 1 2 roll.jsonl --as-of 2019-06-30
     """
-    from engine.compare import impact
     from engine.evaluate import parse_date
+    from engine.impact import impact
     from engine.rolls import check_roll, read_records
     from engine.synth import synth_households
 

@@ -1,26 +1,21 @@
-"""Compare two versions of a rule pack: what changed (``diff_packs``) and for whom (``impact``).
+"""Compare two versions of a rule pack: what changed (``diff_packs``); for whom is ``engine.impact``.
 
 The diff lists every dated parameter value added, removed or changed per jurisdiction and date
 (old → new, delta, percent), and every declaration, rule, variable, output and jurisdiction that
-differs. The impact report evaluates a population of households under both versions, streamed in
-chunks; households in counties the change cannot reach are evaluated once and counted unchanged.
+differs, and the counties whose evaluations the change can reach (``affected_counties``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import heapq
-from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from typing import Any
 
 from .amounts import Fraction, json_number
-from .decision import Decision, dumps, plain
-from .errors import DoudiError
-from .evaluate import evaluate_many, parameter_index, parse_date
+from .decision import dumps, plain
+from .evaluate import parameter_index
 from .model import DatedValue, Parameter, RulePack, Text
-from .rolls import in_chunks
 
 # Fields whose change can alter an evaluation's outputs; labels, titles, references, reasons and
 # documents cannot, so a change to them alone leaves every county unaffected.
@@ -91,7 +86,7 @@ class PackDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (numbers may be Decimal; ``to_json`` writes them as JSON numbers)."""
-        return _data(self)
+        return data(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         return dumps(self.to_dict(), indent=indent)
@@ -255,257 +250,16 @@ def _changes(before: dict[str, Any], after: dict[str, Any], names: tuple[str, ..
     return tuple(out)
 
 
-# -- impact ----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Totals:
-    """An amount summed over the population under both versions (monthly for dibao)."""
-
-    old: Any
-    new: Any
-    delta: Any
-
-
-@dataclass(frozen=True)
-class CountyImpact:
-    """What the new version changes in one county."""
-
-    code: str
-    name: str
-    households: int
-    evaluated: int  # evaluated under the new version (the others cannot change)
-    errors: int
-    newly_eligible: int
-    exits: int
-    payment_up: int
-    payment_down: int
-    dibao_monthly: Totals
-    medical_assistance_delta: Any
-    temporary_assistance_delta: Any
-
-
-@dataclass(frozen=True)
-class Mover:
-    """A household whose monthly dibao payment changes."""
-
-    household_id: str
-    county: str
-    eligible_old: bool
-    eligible_new: bool
-    dibao_monthly_old: Any
-    dibao_monthly_new: Any
-    delta: Any
-
-
-@dataclass(frozen=True)
-class ImpactReport:
-    """What changed for whom when a population is evaluated under the old and the new version."""
-
-    old_digest: str
-    new_digest: str
-    as_of: dt.date
-    households: int
-    evaluated: int  # households evaluated under the new version too
-    skipped: int  # households in counties the change cannot reach: evaluated once, counted unchanged
-    affected_counties: tuple[str, ...] | None  # counties whose values on as_of differ; None: all
-    errors: int  # households that failed under either version (left out of every count below)
-    errors_old: int
-    errors_new: int
-    error_samples: tuple[dict[str, Any], ...]
-    eligible_old: int
-    eligible_new: int
-    newly_eligible: int
-    exits: int
-    payment_up: int
-    payment_down: int
-    payment_unchanged: int
-    outputs_changed: int  # households with any output different
-    dibao_monthly: Totals
-    medical_assistance: Totals
-    temporary_assistance: Totals
-    counties: tuple[CountyImpact, ...]
-    top: tuple[Mover, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data (numbers may be Decimal; ``to_json`` writes them as JSON numbers)."""
-        return _data(self)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return dumps(self.to_dict(), indent=indent)
-
-
-def impact(old: RulePack, new: RulePack, households: Iterable[dict[str, Any]], as_of: Any, *, top: int = 20,
-           chunk: int = 50, skip_unaffected: bool = True) -> ImpactReport:
-    """Evaluate ``households`` under both versions on ``as_of`` and report what changed for whom.
-
-    Households are streamed ``chunk`` at a time; only aggregates and the ``top`` movers are kept.
-    A household whose county's parameter values on ``as_of`` are the same in both versions (and
-    whose rules are the same) cannot change: it is evaluated once and counted unchanged.
-    """
-    if chunk < 1 or top < 0:
-        raise ValueError("chunk must be at least 1 and top not negative")
-    on = parse_date(as_of)
-    reach = _counties_to_evaluate(old, new, on) if skip_unaffected else None
-    tally = _Tally(top)
-    for batch in in_chunks(households, chunk):
-        before = evaluate_many(old, batch, on, reasons=False)
-        picked = [i for i, h in enumerate(batch) if reach is None or _county(h) in reach]
-        after = dict(zip(picked, evaluate_many(new, [batch[i] for i in picked], on, reasons=False), strict=True)
-                     ) if picked else {}
-        for i, household in enumerate(batch):
-            tally.add(household, before[i], after.get(i), i in after)
-    return tally.report(old, new, on, None if reach is None else tuple(sorted(reach)))
-
-
-def _counties_to_evaluate(old: RulePack, new: RulePack, on: dt.date) -> set[str] | None:
-    """The affected counties whose parameter values in force on ``on`` differ (None: all)."""
-    reached = affected_counties(old, new)
-    if reached is None:
-        return None
-    indexes = parameter_index(old), parameter_index(new)
-    out = set()
-    for code in reached:
-        try:
-            values = [{k: r.value for k, r in index.resolve_all(code, on).items()} for index in indexes]
-        except (DoudiError, KeyError):  # a county missing in one version, or no value in force
-            out.add(code)
-            continue
-        if values[0] != values[1]:
-            out.add(code)
-    return out
-
-
-def _county(household: Any) -> str:
-    return str(household.get("county", "")) if isinstance(household, dict) else ""
-
-
-class _CountyTally:
-    def __init__(self) -> None:
-        self.households = self.evaluated = self.errors = 0
-        self.newly_eligible = self.exits = self.up = self.down = 0
-        self.old: Any = 0
-        self.new: Any = 0
-        self.medical: Any = 0
-        self.temporary: Any = 0
-
-
-class _Ranked:
-    """A heap entry ordered by how little the household moves (the heap drops the smallest)."""
-
-    __slots__ = ("size", "hid", "mover")
-
-    def __init__(self, mover: Mover):
-        self.size, self.hid, self.mover = abs(mover.delta), mover.household_id, mover
-
-    def __lt__(self, other: _Ranked) -> bool:
-        return (self.size, other.hid) < (other.size, self.hid)
-
-
-class _Tally:
-    """The running aggregates of an impact report: flat memory whatever the population."""
-
-    def __init__(self, top: int):
-        self.top = top
-        self.heap: list[_Ranked] = []
-        self.counties: dict[str, _CountyTally] = {}
-        self.n = self.evaluated = self.errors = self.errors_old = self.errors_new = 0
-        self.eligible_old = self.eligible_new = self.newly = self.exits = 0
-        self.up = self.down = self.same = self.changed = 0
-        self.samples: list[dict[str, Any]] = []
-        self.sums: dict[str, list[Any]] = {k: [0, 0] for k in
-                                           ("dibao_monthly", "medical_assistance", "temporary_assistance")}
-
-    def add(self, household: Any, before: Decision | DoudiError, after: Decision | DoudiError | None,
-            evaluated: bool) -> None:
-        if after is None:
-            after = before  # the change cannot reach this county
-        self.n += 1
-        self.evaluated += evaluated
-        county = self.counties.setdefault(_county(household), _CountyTally())
-        county.households += 1
-        county.evaluated += evaluated
-        if isinstance(before, DoudiError) or isinstance(after, DoudiError):
-            self._error(household, before, after, county)
-            return
-        o, n = before.outputs, after.outputs
-        was, now = bool(o.get("dibao_eligible")), bool(n.get("dibao_eligible"))
-        pay_old, pay_new = o.get("dibao_monthly") or 0, n.get("dibao_monthly") or 0
-        self.eligible_old += was
-        self.eligible_new += now
-        self.changed += o != n
-        if was != now:
-            self.newly += now
-            self.exits += was
-            county.newly_eligible += now
-            county.exits += was
-        self.up += pay_new > pay_old
-        self.down += pay_new < pay_old
-        self.same += pay_new == pay_old
-        county.up += pay_new > pay_old
-        county.down += pay_new < pay_old
-        county.old += pay_old
-        county.new += pay_new
-        for name, pair in self.sums.items():
-            pair[0] += o.get(name) or 0
-            pair[1] += n.get(name) or 0
-        county.medical += (n.get("medical_assistance") or 0) - (o.get("medical_assistance") or 0)
-        county.temporary += (n.get("temporary_assistance") or 0) - (o.get("temporary_assistance") or 0)
-        if pay_new != pay_old and self.top:
-            entry = _Ranked(Mover(before.household_id, before.county, was, now, pay_old, pay_new,
-                                  pay_new - pay_old))
-            if len(self.heap) < self.top:
-                heapq.heappush(self.heap, entry)
-            elif self.heap[0] < entry:
-                heapq.heapreplace(self.heap, entry)
-
-    def _error(self, household: Any, before: Any, after: Any, county: _CountyTally) -> None:
-        self.errors += 1
-        county.errors += 1
-        bad_old, bad_new = isinstance(before, DoudiError), isinstance(after, DoudiError)
-        self.errors_old += bad_old
-        self.errors_new += bad_new
-        if len(self.samples) < 10:
-            side = "both" if bad_old and bad_new else "old" if bad_old else "new"
-            exc = before if bad_old else after
-            hid = household.get("household_id") if isinstance(household, dict) else None
-            self.samples.append({"household_id": hid, "county": _county(household), "version": side,
-                                 "message": exc.message, "message_zh": exc.message_zh})
-
-    def report(self, old: RulePack, new: RulePack, on: dt.date, reach: tuple[str, ...] | None) -> ImpactReport:
-        def name(code: str) -> str:
-            place = new.jurisdictions.get(code) or old.jurisdictions.get(code)
-            return place.name if place else ""
-
-        counties = tuple(
-            CountyImpact(code, name(code), c.households, c.evaluated, c.errors, c.newly_eligible, c.exits, c.up,
-                         c.down, _totals(c.old, c.new), plain(c.medical), plain(c.temporary))
-            for code, c in sorted(self.counties.items()))
-        movers = tuple(Mover(m.household_id, m.county, m.eligible_old, m.eligible_new, plain(m.dibao_monthly_old),
-                             plain(m.dibao_monthly_new), plain(m.delta))
-                       for m in (e.mover for e in sorted(self.heap, key=lambda e: (-e.size, e.hid))))
-        return ImpactReport(
-            old.digest, new.digest, on, self.n, self.evaluated, self.n - self.evaluated, reach, self.errors,
-            self.errors_old, self.errors_new, tuple(self.samples), self.eligible_old, self.eligible_new,
-            self.newly, self.exits, self.up, self.down, self.same, self.changed,
-            dibao_monthly=_totals(*self.sums["dibao_monthly"]),
-            medical_assistance=_totals(*self.sums["medical_assistance"]),
-            temporary_assistance=_totals(*self.sums["temporary_assistance"]), counties=counties, top=movers)
-
-
-def _totals(old: Any, new: Any) -> Totals:
-    return Totals(plain(old), plain(new), plain(new - old))
-
-
-def _data(value: Any) -> Any:
+def data(value: Any) -> Any:
     """Dataclasses, Text, dates and tuples as JSON-ready data; numbers are left as they are."""
     if isinstance(value, Text):
         return {"zh": value.zh, "en": value.en}
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _data(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: data(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _data(v) for k, v in value.items()}
+        return {str(k): data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_data(v) for v in value]
+        return [data(v) for v in value]
     return value

@@ -151,9 +151,9 @@ def _died(exitcode: int | None, budget: Budget, what: str, what_zh: str) -> Limi
 
 
 def impact_of_files(old: dict[str, str], new: dict[str, str], households: list[dict[str, Any]], as_of: dt.date,
-                    top: int) -> Any:
-    """The impact report of two packs given as files (``compare.impact``)."""
-    from .compare import impact
+                    top: int | None) -> Any:
+    """The impact report of two packs given as files (``impact.impact``)."""
+    from .impact import impact
     from .load import load_files
 
     return impact(load_files(old), load_files(new), households, as_of, top=top)

@@ -161,6 +161,7 @@ class RulePack:
     labels: dict[str, dict[str, dict[str, str]]] = field(repr=False, compare=False, default_factory=dict)
     # the household facts (engine.factsdecl.Facts): the base model with the pack's facts.yaml
     facts: Any = field(repr=False, compare=False, default=None)
+    presentation: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)  # see engine.presentation
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

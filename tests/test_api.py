@@ -216,9 +216,13 @@ def test_a_county_raises_its_standard_and_the_province_approves_it(api):
     assert diff["affected_counties"] == ["431322"]
     roll = api.post("/impact", "reviewer", json={"from": 1, "to": f"draft:{draft['id']}", "as_of": "2019-06-30",
                                                  "households": [XINHUA_ELDER, CHANGSHA_ELDER]}).get_json()
-    assert (roll["households"], roll["payment_up"], roll["payment_down"], roll["newly_eligible"]) == (2, 1, 0, 0)
-    assert [(m["household_id"], m["dibao_monthly_old"], m["dibao_monthly_new"]) for m in roll["top"]] == \
-        [("XH-0001", 363, 376)]
+    monthly = roll["amounts"]["dibao_monthly"]
+    gained = roll["flags"]["dibao_eligible"]["gained"]
+    assert (roll["households"], monthly["up"], monthly["down"], gained) == (2, 1, 0, 0)
+    assert (monthly["delta"], roll["movers_by"], roll["legend"]["dibao_monthly"]["label"]["zh"]) == (
+        13, "dibao_monthly", "月低保金")
+    assert [(m["household_id"], m["old"], m["new"], m["flags"]["dibao_eligible"]) for m in roll["top"]] == \
+        [("XH-0001", 363, 376, {"old": True, "new": True})]
     sample = api.post("/impact", "reviewer", json={"from": 1, "to": f"draft:{draft['id']}", "as_of": "2019-06-30",
                                                    "synthetic": {"n": 300, "seed": 7}}).get_json()
     assert sample["population"] == {"synthetic": {"n": 300, "seed": 7}} and sample["households"] == 300

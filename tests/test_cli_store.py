@@ -74,7 +74,8 @@ def test_diff_and_impact_of_a_one_county_change(run, tmp_path):
     report = json.loads(run("impact", HUNAN, changed, "--n", 2000).output)
     assert report["affected_counties"] == ["431322"]
     assert report["households"] == 2000 and report["skipped"] == 2000 - report["evaluated"]
-    assert report["dibao_monthly"]["delta"] > 0 and report["payment_down"] == 0
+    assert report["amounts"]["dibao_monthly"]["delta"] > 0 and report["amounts"]["dibao_monthly"]["down"] == 0
+    assert report["outputs"]["dibao_standard"] == report["evaluated"] > 0  # every household of 新化县
 
 
 def test_synth_is_deterministic_and_batch_reports_bad_lines(run, tmp_path):

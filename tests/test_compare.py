@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from conftest import HUNAN
 
-from engine import compare as compare_module
 from engine import evaluate, load_pack
-from engine.compare import affected_counties, diff_packs, impact
+from engine import impact as impact_module
+from engine.compare import affected_counties, diff_packs
+from engine.impact import impact
 from engine.synth import synth_households
 
 AS_OF = dt.date(2019, 6, 1)
@@ -94,24 +95,40 @@ def test_impact_of_the_raise_on_hand_worked_households(pack, raised):
     report = impact(pack, raised, HAND, AS_OF)
     assert (report.households, report.evaluated, report.skipped, report.errors) == (5, 4, 1, 0)
     assert report.affected_counties == (XINHUA,)
-    assert (report.newly_eligible, report.exits, report.payment_up, report.payment_down,
-            report.payment_unchanged) == (1, 0, 3, 0, 2)
-    assert (report.eligible_old, report.eligible_new) == (3, 4)
-    assert (report.dibao_monthly.old, report.dibao_monthly.new, report.dibao_monthly.delta) == (
-        330 + 626 + 330, 342 + 20 + 652 + 330, 12 + 20 + 26)
-    assert report.medical_assistance.delta == 0 and report.temporary_assistance.delta == 0
+    # what Hunan declares its impact report adds up (pack.yaml, presentation.impact)
+    assert (tuple(report.amounts), tuple(report.flags), report.movers_by) == (
+        ("dibao_monthly", "medical_assistance", "temporary_assistance"), ("dibao_eligible",), "dibao_monthly")
+    monthly, eligible = report.amounts["dibao_monthly"], report.flags["dibao_eligible"]
+    assert (eligible.gained, eligible.lost, monthly.up, monthly.down, monthly.unchanged) == (1, 0, 3, 0, 2)
+    assert (eligible.old, eligible.new) == (3, 4)
+    assert (monthly.old, monthly.new, monthly.delta) == (330 + 626 + 330, 342 + 20 + 652 + 330, 12 + 20 + 26)
+    assert report.amounts["medical_assistance"].delta == 0 and report.amounts["temporary_assistance"].delta == 0
+    assert report.changed == 4  # XH-4's payment stays 0, but its standard rises
+    # every output path that differs is counted, declared or not (the payment and what follows from it)
+    assert (report.outputs["dibao_monthly"], report.outputs["dibao_eligible"], report.outputs["dibao_standard"],
+            report.outputs["review_action"]) == (3, 1, 4, 1)
+    assert "medical_assistance" not in report.outputs
+    assert report.legend["dibao_monthly"].label.zh == "月低保金"
     xinhua, pingjiang = (next(c for c in report.counties if c.code == code) for code in (XINHUA, PINGJIANG))
-    assert (xinhua.name, xinhua.households, xinhua.evaluated, xinhua.newly_eligible, xinhua.payment_up) == (
-        "新化县", 4, 4, 1, 3)
-    assert (xinhua.dibao_monthly.old, xinhua.dibao_monthly.new, xinhua.dibao_monthly.delta) == (956, 1014, 58)
-    assert (pingjiang.households, pingjiang.evaluated, pingjiang.dibao_monthly.delta) == (1, 0, 0)
-    assert pingjiang.dibao_monthly.old == pingjiang.dibao_monthly.new == 330
-    assert [(m.household_id, m.dibao_monthly_old, m.dibao_monthly_new, m.delta, m.eligible_old, m.eligible_new)
+    assert (xinhua.name, xinhua.households, xinhua.evaluated, xinhua.flags["dibao_eligible"].gained,
+            xinhua.amounts["dibao_monthly"].up, xinhua.changed) == ("新化县", 4, 4, 1, 3, 4)
+    x = xinhua.amounts["dibao_monthly"]
+    assert (x.old, x.new, x.delta) == (956, 1014, 58)
+    p = pingjiang.amounts["dibao_monthly"]
+    assert (pingjiang.households, pingjiang.evaluated, p.delta, pingjiang.changed) == (1, 0, 0, 0)
+    assert p.old == p.new == 330
+    assert [(m.household_id, m.old, m.new, m.delta, m.flags["dibao_eligible"].old, m.flags["dibao_eligible"].new)
             for m in report.top] == [("XH-3", 626, 652, 26, True, True), ("XH-2", 0, 20, 20, False, True),
                                      ("XH-1", 330, 342, 12, True, True)]
     assert [m.household_id for m in impact(pack, raised, HAND, AS_OF, top=2).top] == ["XH-3", "XH-2"]
     data = json.loads(report.to_json())
-    assert data["as_of"] == "2019-06-01" and data["dibao_monthly"] == {"old": 1286, "new": 1344, "delta": 58}
+    assert data["as_of"] == "2019-06-01"
+    assert data["amounts"]["dibao_monthly"] == {"old": 1286, "new": 1344, "delta": 58, "up": 3, "down": 0,
+                                                "unchanged": 2}
+    assert data["flags"] == {"dibao_eligible": {"old": 3, "new": 4, "gained": 1, "lost": 0}}
+    assert data["top"][1] == {"household_id": "XH-2", "county": XINHUA, "old": 0, "new": 20, "delta": 20,
+                              "flags": {"dibao_eligible": {"old": False, "new": True}}}
+    assert data["legend"]["dibao_eligible"]["label"] == {"zh": "符合低保条件", "en": "Eligible for dibao"}
 
 
 def test_only_the_reached_county_is_evaluated_under_the_new_version(pack, raised, monkeypatch):
@@ -121,8 +138,8 @@ def test_only_the_reached_county_is_evaluated_under_the_new_version(pack, raised
         calls.append((p.digest, [h["county"] for h in households]))
         return evaluate_many(p, households, *args, **kwargs)
 
-    evaluate_many = compare_module.evaluate_many
-    monkeypatch.setattr(compare_module, "evaluate_many", spy)
+    evaluate_many = impact_module.evaluate_many
+    monkeypatch.setattr(impact_module, "evaluate_many", spy)
     population = list(synth_households([PINGJIANG, XINHUA, "430121", "433124"], 60, seed=3, as_of=AS_OF))
     report = impact(pack, raised, population, AS_OF, chunk=25)
     old_counties = [c for digest, counties in calls if digest == pack.digest for c in counties]
@@ -139,19 +156,24 @@ def test_impact_matches_evaluating_every_household_under_both(pack, raised):
     pairs = [(h, evaluate(pack, h, AS_OF, trace=False).outputs, evaluate(raised, h, AS_OF, trace=False).outputs)
              for h in population]
     deltas = [(n["dibao_monthly"] - o["dibao_monthly"], h) for h, o, n in pairs]
-    assert report.newly_eligible == sum(not o["dibao_eligible"] and n["dibao_eligible"] for _, o, n in pairs) >= 1
-    assert report.exits == 0
-    assert report.payment_up == sum(d > 0 for d, _ in deltas) and report.payment_down == 0
-    assert report.payment_unchanged == sum(d == 0 for d, _ in deltas)
-    assert report.dibao_monthly.delta == sum(d for d, _ in deltas) > 58
-    assert report.dibao_monthly.old == sum(o["dibao_monthly"] for _, o, _ in pairs)
+    monthly, eligible = report.amounts["dibao_monthly"], report.flags["dibao_eligible"]
+    assert eligible.gained == sum(not o["dibao_eligible"] and n["dibao_eligible"] for _, o, n in pairs) >= 1
+    assert eligible.lost == 0
+    assert monthly.up == sum(d > 0 for d, _ in deltas) and monthly.down == 0
+    assert monthly.unchanged == sum(d == 0 for d, _ in deltas)
+    assert monthly.delta == sum(d for d, _ in deltas) > 58
+    assert monthly.old == sum(o["dibao_monthly"] for _, o, _ in pairs)
+    assert report.changed == sum(o != n for _, o, n in pairs)
+    for path in ("medical_assistance", "temporary_assistance"):
+        assert report.amounts[path].delta == sum(n[path] - o[path] for _, o, n in pairs)
     by_county = {c.code: c for c in report.counties}
     assert set(by_county) == {PINGJIANG, XINHUA, "430121", "433124"}
-    assert by_county[XINHUA].dibao_monthly.delta == report.dibao_monthly.delta
+    assert by_county[XINHUA].amounts["dibao_monthly"].delta == monthly.delta
     for code in (PINGJIANG, "430121", "433124"):
         county = by_county[code]
-        assert county.evaluated == 0 and county.dibao_monthly.delta == 0 and county.payment_up == 0
-        assert county.dibao_monthly.old == sum(o["dibao_monthly"] for h, o, _ in pairs if h["county"] == code)
+        counted = county.amounts["dibao_monthly"]
+        assert county.evaluated == 0 and counted.delta == 0 and counted.up == 0 and county.changed == 0
+        assert counted.old == sum(o["dibao_monthly"] for h, o, _ in pairs if h["county"] == code)
     expected_top = sorted((d, h["household_id"]) for d, h in deltas if d)
     expected_top.sort(key=lambda t: (-abs(t[0]), t[1]))
     assert [(m.delta, m.household_id) for m in report.top] == expected_top[:5]
@@ -168,7 +190,7 @@ def test_households_that_fail_are_counted_apart(pack, raised):
     assert (report.households, report.errors, report.errors_old, report.errors_new) == (7, 2, 2, 2)
     assert [(s["household_id"], s["version"]) for s in report.error_samples] == [("BAD-1", "both"), ("BAD-2", "both")]
     assert "members[0].age" in report.error_samples[0]["message"]
-    assert report.dibao_monthly.delta == 58 and report.payment_unchanged == 2
+    assert report.amounts["dibao_monthly"].delta == 58 and report.amounts["dibao_monthly"].unchanged == 2
 
 
 def test_a_change_after_as_of_reaches_no_household_then(pack, tmp_path):
@@ -181,7 +203,8 @@ def test_a_change_after_as_of_reaches_no_household_then(pack, tmp_path):
         3960, 4300, 340, Decimal("8.59"))
     assert affected_counties(pack, later) == {XINHUA}
     report = impact(pack, later, HAND, AS_OF)
-    assert (report.evaluated, report.skipped, report.affected_counties, report.dibao_monthly.delta) == (0, 5, (), 0)
+    assert (report.evaluated, report.skipped, report.affected_counties, report.changed) == (0, 5, (), 0)
+    assert report.amounts["dibao_monthly"].delta == 0 and report.outputs == {}
     assert impact(pack, later, HAND, "2020-02-01").evaluated == 4
 
 
@@ -195,7 +218,7 @@ def test_an_inherit_entry_shows_as_inherit(pack, tmp_path):
     # equal, so nobody needs evaluating again
     assert affected_counties(pack, inherit) == {XINHUA}
     report = impact(pack, inherit, HAND, AS_OF)
-    assert (report.evaluated, report.affected_counties, report.dibao_monthly.delta) == (0, (), 0)
+    assert (report.evaluated, report.affected_counties, report.amounts["dibao_monthly"].delta) == (0, (), 0)
 
 
 def test_a_document_alone_changes_no_outcome(pack, tmp_path):
@@ -252,7 +275,7 @@ def test_a_city_change_reaches_its_counties_only(pack, tmp_path):
     assert affected_counties(pack, edited) == changsha
     report = impact(pack, edited, [household("CS-1", "430181", [person(65)]), *HAND], AS_OF)
     # 浏阳市 inherits the city's standard: 5400/12 = 450 → 5500/12 = 458.33, paid 458
-    assert (report.evaluated, report.dibao_monthly.delta, report.top[0].household_id) == (1, 8, "CS-1")
+    assert (report.evaluated, report.amounts["dibao_monthly"].delta, report.top[0].household_id) == (1, 8, "CS-1")
 
 
 def test_identical_packs_have_an_empty_diff_and_no_impact(pack, tmp_path):
@@ -261,10 +284,10 @@ def test_identical_packs_have_an_empty_diff_and_no_impact(pack, tmp_path):
     assert diff.empty and diff.affected_counties == () and affected_counties(pack, same) == set()
     population = list(synth_households([PINGJIANG, XINHUA], 40, seed=9, as_of=AS_OF))
     report = impact(pack, same, population, AS_OF)
-    assert (report.evaluated, report.skipped, report.newly_eligible, report.exits, report.payment_up,
-            report.payment_down, report.outputs_changed, report.top) == (0, 40, 0, 0, 0, 0, 0, ())
-    assert report.dibao_monthly.delta == report.medical_assistance.delta == report.temporary_assistance.delta == 0
-    assert report.dibao_monthly.old == report.dibao_monthly.new > 0
+    assert (report.evaluated, report.skipped, report.changed, report.outputs, report.top) == (0, 40, 0, {}, ())
+    assert all((a.delta, a.up, a.down, a.unchanged) == (0, 0, 0, 40) for a in report.amounts.values())
+    assert all((f.gained, f.lost) == (0, 0) and f.old == f.new for f in report.flags.values())
+    assert report.amounts["dibao_monthly"].old == report.amounts["dibao_monthly"].new > 0
 
 
 def test_declaration_variable_and_output_changes_are_listed(pack, tmp_path):

@@ -266,7 +266,9 @@ def test_review_workflow_from_county_edit_to_version_two(app, sign_in):
     html = compare.text
     assert "比较第 1 版与草稿 #" in html and "新化县（431322）" in html and "+140" in html
     assert html.count("<svg") == 2 and "对 5000 户模拟家庭的影响" in html
-    county_chart = html.split("各县每月支出变化")[1]
+    assert "月低保金增加" in html and "符合低保条件：新增" in html  # the pack's own labels
+    county_chart = html.split("分县情况")[1]
+    assert 'aria-label="各县月低保金变化（元/月）"' in county_chart
     assert "<svg" in county_chart and "新化县" in county_chart and "长沙县" not in county_chart.split("</svg>")[0]
     assert "规则没有变化。" in html
 
@@ -310,8 +312,8 @@ def test_impact_on_an_uploaded_roll(app, sign_in):
     row = re.search(r"<tr><td>新化县（431322）</td>.*?</tr>", html, re.S)
     assert row, "the county whose payments change"
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
-    assert cells[1] == "2" and cells[-1] == f"+{sum(after) - sum(before)}"
-    assert "长沙县（430121）" not in html.split("各县每月支出变化")[1].split("</table>")[0]
+    assert cells[1] == "2" and f"{sum(before)} → {sum(after)}（+{sum(after) - sum(before)}）" in cells
+    assert "长沙县（430121）" not in html.split("分县情况")[1].split("</table>")[0]
 
     missing = reviewer.post("/versions/compare", data=form, content_type="multipart/form-data")
     assert missing.status_code == 422 and "请选择名册文件" in missing.text

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 
 from engine import isolation
-from engine.compare import ImpactReport, impact
+from engine.impact import ImpactReport, impact
 from engine.model import RulePack
 
 
@@ -25,9 +25,9 @@ def draft_budget() -> isolation.Budget:
                             int(config["DRAFT_WORKERS"]))
 
 
-def impact_report(old: RulePack, new: RulePack, households: Iterable[dict[str, Any]], on: dt.date, top: int,
-                  drafts: list[int]) -> ImpactReport:
-    """``compare.impact``: here for published versions, in a worker process when a side is a draft."""
+def impact_report(old: RulePack, new: RulePack, households: Iterable[dict[str, Any]], on: dt.date,
+                  top: int | None, drafts: list[int]) -> ImpactReport:
+    """``impact.impact``: here for published versions, in a worker process when a side is a draft."""
     if not drafts:
         return impact(old, new, households, on, top=top)
     what = " and ".join(f"draft {d}" for d in drafts)

@@ -52,7 +52,8 @@ def compare() -> dict[str, Any]:
 
 @bp.post("/impact")
 def impact_report() -> dict[str, Any]:
-    """Evaluate a population under both packs: newly eligible, exits, payments up/down, cost per county."""
+    """Evaluate a population under both packs: the totals of the pack's declared amounts and flags, every
+    output that changed, per county, and the households that move most (``engine.impact``)."""
     data = body("ImpactRequest")
     require(current_user(), "compare")
     (old_label, old), (new_label, new) = _pack(data["from"], "from"), _pack(data["to"], "to")
@@ -79,5 +80,5 @@ def impact_report() -> dict[str, Any]:
                                     f"每次最多 {limit} 户（收到 {size} 户）", path=field)],
                            message_zh=f"每次最多 {limit} 户")
     on_drafts = [label["draft"] for label in (old_label, new_label) if "draft" in label]
-    report = isolation.impact_report(old, new, households, on, data.get("top", 20), on_drafts).to_dict()
+    report = isolation.impact_report(old, new, households, on, data.get("top"), on_drafts).to_dict()
     return {"from": old_label, "to": new_label, "population": population} | report

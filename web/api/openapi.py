@@ -91,7 +91,15 @@ VERSION_REF = {"oneOf": [ID_NUMBER, {"type": "string", "pattern": REF_PATTERN}],
 FILE_PATH = {"type": "string", "maxLength": 200, "pattern": r"^(?!/)(?!.*(^|/)\.\.(/|$))[^\\]*\.ya?ml$",
              "description": "a relative .yaml path inside the pack, e.g. values/431322-新化县.yaml"}
 FILE_ITEM = _obj("path bytes", path=STR, bytes=INT)
-TOTALS = _obj("old new delta", old=NUM, new=NUM, delta=NUM)
+IMPACT_AMOUNT = _obj("old new delta up down unchanged", old=NUM, new=NUM, delta=NUM, up=INT, down=INT, unchanged=INT)
+IMPACT_FLAG = _obj("old new gained lost", old=INT, new=INT, gained=INT, lost=INT)
+
+
+def _by_path(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    """An object keyed by output path (``premium_subsidy.per_person``) whose values follow ``schema``."""
+    return {"type": "object", "additionalProperties": schema} | ({"description": description} if description else {})
+
+
 PACK_LABEL = _obj("digest", "version draft", digest=STR, version=INT, draft=INT)
 CHANGE = _obj("key change fields old new", "label", extra=True, key=STR,
               change={"enum": ["added", "removed", "changed"]}, fields={"type": "array", "items": STR},
@@ -192,28 +200,28 @@ def _components(batch_limit: int, synthetic_limit: int, yaml_bytes: int,
                                 delta={"type": ["number", "null"]}, percent={"type": ["number", "null"]},
                                 document=NSTR, reason=NSTR, old_document=NSTR),
         "Impact": _obj("from to population old_digest new_digest as_of households evaluated skipped "
-                       "affected_counties errors errors_old errors_new error_samples eligible_old eligible_new "
-                       "newly_eligible exits payment_up payment_down payment_unchanged outputs_changed "
-                       "dibao_monthly medical_assistance temporary_assistance counties top", extra=True,
+                       "affected_counties errors errors_old errors_new error_samples changed amounts flags outputs "
+                       "movers_by legend counties top", extra=True,
                        from_=PACK_LABEL, to=PACK_LABEL,
                        population=_obj("", "households synthetic", households=INT,
                                        synthetic=_obj("n seed", n=INT, seed=INT)),
                        old_digest=STR, new_digest=STR, as_of=DATE, households=INT, evaluated=INT, skipped=INT,
                        affected_counties={"type": ["array", "null"], "items": STR}, errors=INT, errors_old=INT,
                        errors_new=INT, error_samples={"type": "array", "items": {"type": "object"}},
-                       eligible_old=INT, eligible_new=INT, newly_eligible=INT, exits=INT, payment_up=INT,
-                       payment_down=INT, payment_unchanged=INT, outputs_changed=INT, dibao_monthly=TOTALS,
-                       medical_assistance=TOTALS, temporary_assistance=TOTALS,
+                       changed={**INT, "description": "households with any output different"},
+                       amounts=_by_path(IMPACT_AMOUNT, "the pack's declared impact amounts"),
+                       flags=_by_path(IMPACT_FLAG, "the pack's declared impact flags"),
+                       outputs=_by_path(INT, "every output path that changed → the households it changed for"),
+                       movers_by={"type": ["string", "null"], "description": "the amount movers are ranked by"},
+                       legend=_by_path(_obj("label kind unit", label=TEXT, kind=STR, unit={"oneOf": [TEXT, {
+                           "type": "null"}]}), "label, kind and unit of every output path named in the report"),
                        counties={"type": "array", "items": _obj(
-                           "code name households evaluated errors newly_eligible exits payment_up payment_down "
-                           "dibao_monthly medical_assistance_delta temporary_assistance_delta", code=STR, name=STR,
-                           households=INT, evaluated=INT, errors=INT, newly_eligible=INT, exits=INT, payment_up=INT,
-                           payment_down=INT, dibao_monthly=TOTALS, medical_assistance_delta=NUM,
-                           temporary_assistance_delta=NUM)},
+                           "code name households evaluated errors changed amounts flags", code=STR, name=STR,
+                           households=INT, evaluated=INT, errors=INT, changed=INT,
+                           amounts=_by_path(IMPACT_AMOUNT), flags=_by_path(IMPACT_FLAG))},
                        top={"type": "array", "items": _obj(
-                           "household_id county eligible_old eligible_new dibao_monthly_old dibao_monthly_new delta",
-                           household_id=STR, county=STR, eligible_old=BOOL, eligible_new=BOOL,
-                           dibao_monthly_old=NUM, dibao_monthly_new=NUM, delta=NUM)}),
+                           "household_id county old new delta flags", household_id=STR, county=STR, old=NUM,
+                           new=NUM, delta=NUM, flags=_by_path(_obj("old new", old=BOOL, new=BOOL)))}),
         "JurisdictionNode": _obj("code name level parent children", code=STR, name=STR,
                                  level={"enum": ["province", "city", "county"]}, parent=NSTR,
                                  children={"type": "array", "items": _ref("JurisdictionNode")}),

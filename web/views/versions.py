@@ -22,8 +22,8 @@ from engine.users import can
 
 from .. import accepts_upload, isolation
 from ..auth import permission_required
-from ..charts import bars
 from ..db import get_db
+from . import impact_page
 from .batch import display_name, unreadable_roll
 from .drafts import display, refusal_page, refuse, signed, stamp
 
@@ -100,27 +100,17 @@ def compare() -> Any:
         households = synth_households([c.code for c in old.counties()], n, seed, on)
     if households is not None:
         on_drafts = [int(refs[k][6:]) for k in ("from", "to") if refs[k].startswith("draft:")]
-        report = isolation.impact_report(old, new, households, on, 20, on_drafts)
+        report = isolation.impact_report(old, new, households, on, None, on_drafts)
         title = ngettext("Households by outcome (%(num)s household of %(file)s)",
                          "Households by outcome (%(num)s households of %(file)s)", report.households,
                          file=roll["name"]) if roll else \
             ngettext("Households by outcome (%(num)s synthetic household)",
                      "Households by outcome (%(num)s synthetic households)", n)
-        charts["counts"] = bars([
-            (_("Payment up"), report.payment_up, "up"), (_("Payment down"), report.payment_down, "down"),
-            (_("Payment unchanged"), report.payment_unchanged, ""),
-            (_("Newly eligible"), report.newly_eligible, "up"), (_("Exits"), report.exits, "down"),
-        ], title, label_width=170)
-        moved = sorted((c for c in report.counties if c.dibao_monthly.delta), key=lambda c: -c.dibao_monthly.delta)
-        charts["counties"] = bars(
-            [(c.name, float(c.dibao_monthly.delta), "up" if c.dibao_monthly.delta > 0 else "down") for c in moved],
-            _("Change in monthly dibao payments by county (yuan)"), " " + _("yuan"),
-            bar_height=12 if len(moved) > 20 else 16, label_width=170)
-        charts["moved"] = moved
+        charts = impact_page.charts(report, title)
     return render_template(
         "versions/compare.html", refs=refs, old_label=old_label, new_label=new_label, diff=diff, report=report,
-        charts=charts, on=on, n=n, seed=seed, display=display, signed=signed, old=old, new=new, roll=roll,
-        roll_error=roll_error, limit=limit,
+        charts=charts, label=impact_page.label, unit=impact_page.unit, on=on, n=n, seed=seed, display=display,
+        signed=signed, old=old, new=new, roll=roll, roll_error=roll_error, limit=limit,
         versions=list(reversed(versions.list_versions(get_db()))), drafts=_comparable_drafts(),
         names={**{j.code: j.name for j in old.jurisdictions.values()},
                **{j.code: j.name for j in new.jurisdictions.values()}}), 422 if roll_error else 200

@@ -109,7 +109,7 @@ def cli() -> None:
 @click.option("--no-trace", is_flag=True, help="Leave the rule trace out of the decision.")
 def eval_command(household: Path, rules: Path, version: int | None, db_path: Path, as_of: str | None,
                  no_trace: bool) -> None:
-    """Evaluate one household (JSON, SPEC §6) and print the decision JSON.
+    """Evaluate one household (JSON, docs/semantics.md §6) and print the decision JSON.
 
     \b
     Example:

@@ -13,7 +13,7 @@ from engine.users import add_user, list_users
 
 from .cli import DEFAULT_RULES, cli, db_option
 
-DEMO_ACCOUNTS = (  # one per role of SPEC §1
+DEMO_ACCOUNTS = (  # one per role of docs/semantics.md §1
     ("province", "province_officer", "430000", "省民政厅 政策处"),
     ("xinhua", "local_officer", "431322", "新化县民政局"),
     ("reviewer", "reviewer", "430000", "省民政厅 审核人"),

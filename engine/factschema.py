@@ -2,16 +2,21 @@
 symbols of the expression compiler.
 
 The schema is strict (``additionalProperties: false`` everywhere, every text, list and table bounded),
-so that a typo never becomes a zero; for Hunan it is ``schemas/household.schema.json`` (SPEC §6,
+so that a typo never becomes a zero; for Hunan it is ``schemas/household.schema.json`` (docs/semantics.md §6,
 ``doudi schema household --rules rules/hunan`` writes it, tests/test_factsdecl.py keeps it up to date).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .expressions import Symbol
-from .factsdecl import ID_LENGTH, MONEY_MAX, Collection, FactField, Facts
+
+if TYPE_CHECKING:  # factsdecl imports this module: its types only, never at run time
+    from .factsdecl import Collection, FactField, Facts
+
+MONEY_MAX = 1_000_000_000_000
+ID_LENGTH = 32  # a member id, as the base model bounds it (member fields refer to it)
 
 CODE_PATTERN = "^[a-z][a-z0-9_]*$"
 TEXT_LENGTH = 200  # a text field declared without max_length
@@ -46,7 +51,8 @@ def _value(f: FactField, facts: Facts) -> dict[str, Any]:
     else:  # money_by_member
         node = {"type": "object", "maxProperties": facts.members.max_items,
                 "propertyNames": {"maxLength": ID_LENGTH},
-                "additionalProperties": _value(FactField("", "", "money", f.label), facts) | {"default": 0}}
+                "additionalProperties": {"type": "number", "minimum": 0, "maximum": MONEY_MAX, "default": 0,
+                                         "x-unit": "yuan", "title": f.label.zh}}
     if f.nullable and "type" in node:
         node["type"] = [node["type"], "null"]
     if f.has_default:

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, RulePackError
+from .factschema import household_schema, symbols
 from .model import Text
 from .source import plain
 
 BASE_FILE = Path(__file__).resolve().parent.parent / "schemas" / "base-facts.yaml"
 TYPES = ("money", "number", "int", "bool", "date", "text", "enum", "code", "member", "money_by_member")
-MONEY_MAX = 1_000_000_000_000
-ID_LENGTH = 32  # a member id, as the base model bounds it (member fields refer to it)
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,6 @@ class Facts:
     @cached_property
     def schema(self) -> dict[str, Any]:
         """The household JSON Schema (``engine.factschema``)."""
-        from .factschema import household_schema
         return household_schema(self)
 
     @cached_property
@@ -160,7 +158,6 @@ class Facts:
     @cached_property
     def symbols(self) -> dict[tuple[str, str], Any]:
         """The expression symbols of the facts (``engine.factschema.symbols``)."""
-        from .factschema import symbols
         return symbols(self)
 
 

@@ -383,7 +383,7 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
         "/evaluate": {"post": _op(
             "evaluate", "Evaluate one household (the decision is stored)", (200, "EvaluateResponse"),
             "403 404 422", request="EvaluateRequest",
-            description="SPEC §8 decision with rule_version.number, plus decision_id. A caseworker evaluates "
+            description="docs/semantics.md §8 decision with rule_version.number, plus decision_id. A caseworker evaluates "
                         "households of their own county only (403 otherwise).")},
         "/evaluate/batch": {"post": _op(
             "evaluate", "Evaluate households in order (not stored)", (200, "BatchResponse"), "403 404 422",

@@ -89,7 +89,7 @@ FIELDS = {
     "incidents.date": _l("Date it happened"),
 }
 
-# the outputs of SPEC §8, grouped as a decision notice shows them: (name, label, unit)
+# the outputs of docs/semantics.md §8, grouped as a decision notice shows them: (name, label, unit)
 SECTIONS: list[tuple[Any, list[tuple[str, Any, str]]]] = [
     (_l("Household and income"), [
         ("household_size", _l("Household size (counted)"), "persons"),
@@ -281,7 +281,7 @@ def _incident(form: _Form, r: int) -> dict[str, Any] | None:
 
 
 def household_of(form: _Form) -> tuple[dict[str, Any], dict[str, list[int]]]:
-    """The SPEC §6 facts of the form, and which form row each member, claim and incident came from."""
+    """The docs/semantics.md §6 facts of the form, and which form row each member, claim and incident came from."""
     hh: dict[str, Any] = {"household_id": form.text("household_id"), "county": form.text("county")}
     if not hh["household_id"]:
         form.fail("household_id", _("Enter the household's id."))

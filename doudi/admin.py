@@ -24,7 +24,8 @@ from engine.users import (
     set_role,
 )
 
-from .cli import DEFAULT_RULES, BadInput, _report, cli, db_option
+from .common import BadInput, cli, db_option, pack_rules_option
+from .common import report as _report
 
 
 def _db(path: Path) -> Database:
@@ -37,8 +38,7 @@ def _fail(exc: DoudiError) -> click.ClickException:
 
 @cli.command("init")
 @db_option
-@click.option("--rules", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_RULES,
-              show_default="rules/hunan", help="The rule pack to import.")
+@pack_rules_option
 def init_command(db_path: Path, rules: Path) -> None:
     """Create the database and import the rule pack as version 1 (running it again changes nothing).
 

@@ -151,6 +151,16 @@ def pack_of(db: Database, number: int | None = None, pack: str | None = None) ->
     return version, pack
 
 
+def pack_holding(db: Database, code: str | None) -> RulePack:
+    """The latest version of the first pack whose jurisdictions include ``code`` (an account's), else of the pack
+    meant by default (``current_pack_id``): whose jurisdictions an account is checked against."""
+    for line in packs(db) if code else ():
+        pack = pack_of(db, line.latest)[1]
+        if code in pack.jurisdictions:
+            return pack
+    return pack_of(db)[1]
+
+
 def by_digest(db: Database, digest: str) -> Version | None:
     """The published version with this digest, if any."""
     rows = list(db.table("versions").rows_where("digest = ?", [digest], select=COLUMNS))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 from engine import versions
 from engine.errors import NotFound
 from engine.users import require
@@ -12,11 +14,18 @@ from ..db import get_db
 from . import bp, current_user
 
 
+@bp.get("/packs")
+def list_packs() -> dict[str, Any]:
+    """The packs in the database, each its own line of versions, in the order they were imported."""
+    require(current_user(), "versions.read")
+    return {"packs": [line.to_dict() for line in versions.packs(get_db())]}
+
+
 @bp.get("/versions")
 def list_versions() -> dict[str, Any]:
-    """Every published version, oldest first."""
+    """The published versions of ``?pack=`` (without it, of every pack), oldest first."""
     require(current_user(), "versions.read")
-    return {"versions": [v.to_dict() for v in versions.list_versions(get_db())]}
+    return {"versions": [v.to_dict() for v in versions.list_versions(get_db(), request.args.get("pack"))]}
 
 
 @bp.get("/versions/<int:number>")

@@ -95,7 +95,13 @@ def export_command(number: int, folder: Path, db_path: Path, force: bool) -> Non
 
 @cli.group("users")
 def users_group() -> None:
-    """Manage accounts: add, list, role, password, token, revoke, disable, unlock."""
+    """Manage accounts: add, list, role, password, token, revoke, disable, unlock.
+
+    \b
+    Example:
+      doudi users list
+      doudi users add xinhua --role local_officer --jurisdiction 431322 --name 新化县民政局
+    """
 
 
 @users_group.command("add")

@@ -35,13 +35,14 @@ def demo_accounts(pack: RulePack) -> list[tuple[str, str, str | None, str]]:
 def prepare(db_path: Path, rules: Path = DEFAULT_RULES) -> tuple[str, list[tuple[str, str, str]]]:
     """Create the database and import the pack into its own empty line (a pack already there keeps its versions);
     the pack's id, and the demo accounts added with their new passwords: one per role in a database without
-    users, or, when this start imported a further pack, one per role but admin, named ``<pack id>-<role>``."""
+    users, or, when no account works in this pack yet, one per role but admin, named ``<pack id>-<role>``."""
     db = open_db(db_path)
-    version, imported = versions.import_folder(db, rules, "doudi serve")
+    version, _ = versions.import_folder(db, rules, "doudi serve")
     _, pack = versions.pack_of(db, version.number)
     accounts = demo_accounts(pack)
-    if list_users(db):
-        if not imported:
+    existing = list_users(db)
+    if existing:
+        if any(u.jurisdiction in pack.jurisdictions for u in existing):
             return pack.id, []
         accounts = [(f"{pack.id}-{username}", role, code, name) for username, role, code, name in accounts
                     if role != "admin"]

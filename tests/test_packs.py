@@ -185,6 +185,7 @@ def test_serve_imports_its_pack_and_makes_demo_accounts_in_its_jurisdictions(lin
     # a database already serving Hunan: the other pack is a line of its own, with its own demo accounts
     both = tmp_path / "both.db"
     assert prepare(both)[0] == "hunan"
+    versions.import_folder(open_db(both), lingnan, "doudi init")  # imported before: serve still adds its accounts
     pack_id, created = prepare(both, lingnan)
     assert pack_id == "lingnan"
     assert sorted(name for name, _, _ in created) == ["lingnan-caseworker", "lingnan-local", "lingnan-province",

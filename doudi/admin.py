@@ -24,7 +24,8 @@ from engine.users import (
     set_role,
 )
 
-from .cli import DEFAULT_RULES, BadInput, _report, cli, db_option
+from .common import BadInput, cli, db_option, pack_rules_option
+from .common import report as _report
 
 
 def _db(path: Path) -> Database:
@@ -37,10 +38,10 @@ def _fail(exc: DoudiError) -> click.ClickException:
 
 @cli.command("init")
 @db_option
-@click.option("--rules", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_RULES,
-              show_default="rules/hunan", help="The rule pack to import.")
+@pack_rules_option
 def init_command(db_path: Path, rules: Path) -> None:
-    """Create the database and import the rule pack as version 1 (running it again changes nothing).
+    """Create the database and import the rule pack as the first version of its line (a pack already in the
+    database keeps its versions and nothing is imported; a pack of another id starts a line of its own).
 
     \b
     Example:
@@ -52,7 +53,7 @@ def init_command(db_path: Path, rules: Path) -> None:
         version, created = versions.import_folder(db, rules, "doudi init")
     except DoudiError as exc:
         raise _fail(exc) from None
-    state = "imported as" if created else "already published as"
+    state = "imported as" if created else f"pack '{version.pack_id}' is already in the database: latest is"
     click.echo(f"{rules}: {state} version {version.number} ({version.digest}) in {db_path}")
 
 
@@ -69,7 +70,8 @@ def versions_command(db_path: Path) -> None:
     if not rows:
         raise BadInput("no published version yet; run 'doudi init'")
     for v in rows:
-        click.echo(f"{v.number:>4}  {v.created_at}  {v.digest[:23]}…  {v.created_by:<12} {v.source}  {v.title}")
+        click.echo(f"{v.number:>4}  {v.pack_id:<10} {v.created_at}  {v.digest[:23]}…  {v.created_by:<12} {v.source}  "
+                   f"{v.title}")
 
 
 @cli.command("export")
@@ -93,7 +95,13 @@ def export_command(number: int, folder: Path, db_path: Path, force: bool) -> Non
 
 @cli.group("users")
 def users_group() -> None:
-    """Manage accounts: add, list, role, password, token, revoke, disable, unlock."""
+    """Manage accounts: add, list, role, password, token, revoke, disable, unlock.
+
+    \b
+    Example:
+      doudi users list
+      doudi users add xinhua --role local_officer --jurisdiction 431322 --name 新化县民政局
+    """
 
 
 @users_group.command("add")
@@ -112,7 +120,7 @@ def users_add(username: str, role: str, jurisdiction: str | None, name: str, pas
     """
     db = _db(db_path)
     try:
-        _, pack = versions.pack_of(db)
+        pack = versions.pack_holding(db, jurisdiction)
         user = add_user(db, "cli", username, password, role, jurisdiction, name, pack)
     except DoudiError as exc:
         raise _fail(exc) from None
@@ -147,7 +155,7 @@ def users_role(username: str, role: str, jurisdiction: str | None, db_path: Path
     """
     db = _db(db_path)
     try:
-        _, pack = versions.pack_of(db)
+        pack = versions.pack_holding(db, jurisdiction)
         set_role(db, "cli", username, role, jurisdiction, pack)
     except DoudiError as exc:
         raise _fail(exc) from None
@@ -256,6 +264,16 @@ def _pack(db: Database, ref: str) -> tuple[str, Any]:
         raise _fail(exc) from None
 
 
+def _pair(db: Database, old: str, new: str) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    """Two versions or folders of one pack (two packs are refused: each is its own line of versions)."""
+    pair = _pack(db, old), _pack(db, new)
+    try:
+        versions.same_pack(pair[0][1], pair[1][1])
+    except DoudiError as exc:
+        raise _fail(exc) from None
+    return pair
+
+
 @cli.command("diff")
 @click.argument("old")
 @click.argument("new")
@@ -272,7 +290,7 @@ def diff_command(old: str, new: str, db_path: Path, as_json: bool) -> None:
     from engine.compare import diff_packs
 
     db = _db(db_path)
-    (a_name, a), (b_name, b) = _pack(db, old), _pack(db, new)
+    (a_name, a), (b_name, b) = _pair(db, old, new)
     diff = diff_packs(a, b)
     if as_json:
         click.echo(diff.to_json(indent=2))
@@ -318,7 +336,7 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
     from engine.synth import synth_households
 
     db = _db(db_path)
-    (_, a), (_, b) = _pack(db, old), _pack(db, new)
+    (_, a), (_, b) = _pair(db, old, new)
     try:
         on = parse_date(as_of, "--as-of")
     except DoudiError as exc:

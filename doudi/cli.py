@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,34 +19,12 @@ from engine.batch import run_batch
 from engine.decision import dumps
 from engine.evaluate import parse_date
 from engine.factsynth import synthesize
-from engine.inputs import MAX_ID, limit, read_json, size_text
+from engine.inputs import limit, read_json, size_text
 from engine.policy_tests import run_tests
 from engine.rolls import check_roll, count_records
 
-DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "hunan"
-DEFAULT_DB = Path("instance") / "doudi.db"
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class BadInput(click.ClickException):
-    """Bad input: exit status 2 with a message (click's own usage errors also exit 2)."""
-
-    exit_code = EXIT_BAD_INPUT
-
-
-def _report(exc: DoudiError) -> str:
-    lines = [exc.message]
-    if exc.message_zh and exc.message_zh != exc.message:
-        lines.append(exc.message_zh)
-    for p in exc.problems[:50]:
-        text = f"  - {p}"
-        if p.message_zh and p.message_zh != p.message:
-            text += f"\n    {p.message_zh}"
-        lines.append(text)
-    if len(exc.problems) > 50:
-        lines.append(f"  … and {len(exc.problems) - 50} more")
-    return "\n".join(lines)
+from .common import DEFAULT_RULES, EXIT_FAILED, BadInput, cli, db_option, rules_option, version_option
+from .common import report as _report
 
 
 def _load(rules: Path) -> Any:
@@ -66,18 +43,6 @@ def _load_or_fail(rules: Path) -> Any:
         sys.exit(EXIT_FAILED)
 
 
-rules_option = click.option(
-    "--rules", "rules", type=click.Path(path_type=Path), default=DEFAULT_RULES, show_default="rules/hunan",
-    help="Evaluate a rule-pack folder directly (no database).")
-
-
-db_option = click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False),
-                         default=lambda: os.environ.get("DOUDI_DATABASE", str(DEFAULT_DB)),
-                         show_default="instance/doudi.db, or $DOUDI_DATABASE", help="The SQLite database.")
-version_option = click.option("--version", "version", type=click.IntRange(1, MAX_ID), default=None,
-                              help="Use published version N from the database instead of a rules folder.")
-
-
 def _source(rules: Path, version: int | None, db_path: Path) -> tuple[Any, int | None]:
     """The pack to evaluate with: a published version from the database, or a rules folder."""
     if version is None:
@@ -92,12 +57,6 @@ def _source(rules: Path, version: int | None, db_path: Path) -> tuple[Any, int |
     except DoudiError as exc:
         raise BadInput(_report(exc)) from None
     return pack, found.number
-
-
-@click.group(context_settings=CONTEXT)
-@click.version_option(package_name="doudi")
-def cli() -> None:
-    """doudi (兜底): social-assistance rules as versioned YAML, evaluated with durable-rules."""
 
 
 @cli.command("eval")
@@ -304,19 +263,3 @@ def _read_json(path: Path) -> Any:
         return read_json(raw, str(path))
     except DoudiError as exc:
         raise BadInput(_report(exc)) from None
-
-
-def main() -> None:
-    """Entry point of the ``doudi`` console script."""
-    from . import admin, serve  # noqa: F401 - register the database and web commands on the group
-    try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug: say so in one line; DOUDI_DEBUG=1 shows the traceback
-        if os.environ.get("DOUDI_DEBUG"):
-            raise
-        click.echo(f"doudi: internal error ({type(exc).__name__}: {exc}); run again with DOUDI_DEBUG=1 "
-                   "for details and report it", err=True)
-        sys.exit(3)

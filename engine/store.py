@@ -1,9 +1,10 @@
 """The database: one SQLite file through sqlite-utils, its migrations, and the append-only audit log.
 
-Tables: ``versions`` (immutable published packs), ``drafts`` and ``draft_changes`` (work in
-progress, with who/when/why/document of each change), ``users`` and ``tokens``, ``decisions``
-(stored evaluations, replayable; immutable like versions), ``audit`` (every action; no update or delete
-path, enforced by triggers in the database itself), ``batch_jobs`` (the web's batch reviews and their progress).
+Tables: ``versions`` (immutable published packs, each with its ``pack_id``: one line of versions a
+pack), ``drafts`` and ``draft_changes`` (work in progress, with who/when/why/document of each change),
+``users`` and ``tokens``, ``decisions`` (stored evaluations, replayable; immutable like versions), ``audit``
+(every action; no update or delete path, enforced by triggers in the database itself), ``batch_jobs`` (the
+web's batch reviews and their progress).
 """
 
 from __future__ import annotations
@@ -113,6 +114,26 @@ def m005_sign_in_throttle(db: Database) -> None:
         "id_hash": str, "username": str, "created_at": float, "last_seen": float,
     }, pk="id_hash", not_null={"username", "created_at", "last_seen"})
     db.table("sessions").create_index(["username"])
+
+
+@migrations()
+def m006_version_pack(db: Database) -> None:
+    """Each version carries the id of its pack, so that one database holds several packs, each its own line of
+    versions; a version published before takes the ``id`` of the pack it stores (versions stay immutable:
+    the trigger is lifted for this one filling-in only)."""
+    import yaml
+
+    db.execute("ALTER TABLE versions ADD COLUMN pack_id TEXT")
+    db.execute("DROP TRIGGER versions_no_update")
+    for number, files in db.execute("select number, files from versions").fetchall():
+        for text in json.loads(files).values():
+            doc = yaml.safe_load(text) if "kind: pack" in text else None
+            if isinstance(doc, dict) and doc.get("kind") == "pack":
+                db.execute("update versions set pack_id = ? where number = ?", [str(doc.get("id")), number])
+                break
+    db.execute("CREATE TRIGGER versions_no_update BEFORE UPDATE ON versions "
+               "BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END")
+    db.table("versions").create_index(["pack_id", "number"])
 
 
 def open_db(path: str | Path = DEFAULT_PATH) -> Database:

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import HUNAN, ROOT
 
+import doudi.__main__  # noqa: F401 - every command module registered, as the console script has them
 from doudi.cli import cli
 
 EXAMPLES = json.loads((ROOT / "tests" / "policy" / "public-examples.json").read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ def test_init_is_idempotent_and_export_round_trips(run, tmp_path):
     first = run("init")
     assert first.exit_code == 0 and "imported as version 1" in first.output
     again = run("init")
-    assert "already published as version 1" in again.output
+    assert "pack 'hunan' is already in the database: latest is version 1" in again.output
     assert run("versions").output.count("\n") == 1
     assert run("export", 1, tmp_path / "v1").exit_code == 0
     result = run("validate", tmp_path / "v1", db=False)
@@ -102,10 +102,11 @@ def test_serve_prepares_the_database_and_one_demo_account_per_role(tmp_path):
     from engine.store import open_db
 
     database = tmp_path / "instance" / "doudi.db"
-    created = prepare(database)
+    pack_id, created = prepare(database)
+    assert pack_id == "hunan"
     assert sorted(role for _, role, _ in created) == sorted(users.ROLES)
     db = open_db(database)
     assert versions.get_version(db).number == 1
     username, _, password = created[0]
     assert users.authenticate(db, username, password) is not None
-    assert prepare(database) == []  # the second start changes nothing and prints no password
+    assert prepare(database) == ("hunan", [])  # the second start changes nothing and prints no password

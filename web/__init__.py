@@ -59,7 +59,8 @@ def create_app(test_config: dict[str, Any] | None = None, database: str | None =
     app.config.from_mapping(
         SECRET_KEY=None,  # None: a random key kept in secret_key beside the database (web/security.py)
         DATABASE=os.path.join(app.instance_path, "doudi.db"),
-        RULES=str(RULES),
+        RULES=str(RULES),  # the pack imported by init_db (DOUDI_RULES)
+        PACK=None,  # the pack id pages and the API work in by default (doudi serve: its --rules); None: the first
         BATCH_LIMIT=1000,  # households in one POST /evaluate/batch or uploaded to POST /impact
         SYNTHETIC_LIMIT=20_000,  # synthetic households in one POST /impact
         STORE_TRACE=True,  # keep a stored decision's trace (compressed); False: re-evaluated when it is read

@@ -12,7 +12,7 @@ from . import auth, i18n, pages
 csrf = CSRFProtect()
 
 # one module per area under web/views/, each with a blueprint ``bp``; missing ones are simply not offered
-AREAS = ("home", "jurisdictions", "parameters", "rules", "drafts", "versions", "check", "batch", "history",
+AREAS = ("packs", "home", "jurisdictions", "parameters", "rules", "drafts", "versions", "check", "batch", "history",
          "audit", "admin")
 
 

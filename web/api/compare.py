@@ -47,6 +47,7 @@ def compare() -> dict[str, Any]:
     """Every parameter value, rule, declaration and jurisdiction that differs between two packs."""
     require(current_user(), "compare")
     (old_label, old), (new_label, new) = _pack(request.args.get("from"), "from"), _pack(request.args.get("to"), "to")
+    versions.same_pack(old, new)
     return {"from": old_label, "to": new_label} | diff_packs(old, new).to_dict()
 
 
@@ -57,6 +58,7 @@ def impact_report() -> dict[str, Any]:
     data = body("ImpactRequest")
     require(current_user(), "compare")
     (old_label, old), (new_label, new) = _pack(data["from"], "from"), _pack(data["to"], "to")
+    versions.same_pack(old, new)
     on = parse_date(data["as_of"]) if data.get("as_of") else dt.date.today()
     if "households" in data and "synthetic" in data:
         raise InvalidInput("give either households or synthetic, not both",

@@ -106,7 +106,7 @@ CHANGE = _obj("key change fields old new", "label", extra=True, key=STR,
               old={"type": ["object", "null"]}, new={"type": ["object", "null"]},
               label={"oneOf": [TEXT, {"type": "null"}]})
 CHANGES = {"type": "array", "items": CHANGE}
-VERSION = _obj("number digest created_at created_by source title draft_id", number=INT,
+VERSION = _obj("number pack digest created_at created_by source title draft_id", number=INT, pack=STR,
                digest={"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}, created_at=STR, created_by=STR,
                source=STR, title=STR, draft_id=NINT)
 DRAFT = _obj("id base_version title status author revision created_at updated_at jurisdictions submitted_at "
@@ -175,6 +175,8 @@ def _components(batch_limit: int, synthetic_limit: int, yaml_bytes: int,
                                        county=NSTR, error=_ref("ErrorObject"))]}}),
         "Version": VERSION,
         "Versions": _obj("versions", versions={"type": "array", "items": _ref("Version")}),
+        "Packs": _obj("packs", packs={"type": "array", "items": _obj("id title latest versions", id=STR, title=STR,
+                                                                       latest=INT, versions=INT)}),
         "VersionDetail": _extend(VERSION, "files", files={"type": "array", "items": FILE_ITEM}),
         "FileText": _obj("path text", "version draft", version=INT, draft=INT, path=STR, text=STR),
         "Draft": DRAFT,
@@ -322,6 +324,8 @@ DECISION = _path("decision_id", "decision id", ID_NUMBER)
 FILE = _path("path", "a file of the pack, e.g. values/431322-新化县.yaml (slashes allowed)", FILE_PATH)
 VERSION_Q = _query("version", "a version number (default: the latest)", ID_NUMBER)
 DRAFT_Q = _query("draft", "a draft id instead of a version", ID_NUMBER)
+PACK_Q = _query("pack", "a pack id (default: the served pack, else the first imported); see GET /packs",
+                {"type": "string", "minLength": 1, "maxLength": 64})
 PAGE_Q = (_query("limit", "at most 1000", {"type": "integer", "minimum": 1, "maximum": 1000}),
           _query("offset", "rows to skip", COUNT))
 REF_Q = {"type": "string", "pattern": REF_PATTERN}
@@ -346,6 +350,7 @@ _LINKS = {
 # operationId: the name of the view answering it (``parameter_problems`` finds an operation by it)
 _OPERATION_IDS = {
     ("/evaluate", "post"): "evaluate_one", ("/evaluate/batch", "post"): "evaluate_batch",
+    ("/packs", "get"): "list_packs",
     ("/versions", "get"): "list_versions", ("/versions/{number}", "get"): "get_version",
     ("/versions/{number}/files/{path}", "get"): "version_file", ("/compare", "get"): "compare",
     ("/impact", "post"): "impact_report", ("/jurisdictions", "get"): "jurisdiction_tree",
@@ -383,7 +388,8 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
         "/evaluate": {"post": _op(
             "evaluate", "Evaluate one household (the decision is stored)", (200, "EvaluateResponse"),
             "403 404 422", request="EvaluateRequest",
-            description="docs/semantics.md §8 decision with rule_version.number, plus decision_id. A caseworker evaluates "
+            description="docs/semantics.md §8 decision with rule_version.number, plus decision_id. A caseworker "
+                        "evaluates "
                         "households of their own county only (403 otherwise).")},
         "/evaluate/batch": {"post": _op(
             "evaluate", "Evaluate households in order (not stored)", (200, "BatchResponse"), "403 404 422",
@@ -391,29 +397,32 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
             description=f"At most {batch_limit} households. Each result is the household's outputs or an error "
                         "(paths relative to that household); households outside the user's jurisdiction get a "
                         "'forbidden' error.")},
-        "/versions": {"get": _op("versions", "Published versions", (200, "Versions"), "403")},
+        "/packs": {"get": _op("versions", "The rule packs in the database, each its own line of versions",
+                              (200, "Packs"), "403")},
+        "/versions": {"get": _op("versions", "Published versions (of one pack with ?pack=)", (200, "Versions"), "403",
+                                 params=(PACK_Q,))},
         "/versions/{number}": {"get": _op("versions", "A version and its files", (200, "VersionDetail"), "403 404",
                                           params=(N,))},
         "/versions/{number}/files/{path}": {"get": _op(
             "versions", "The YAML text of a version's file", (200, "FileText"), "403 404", params=(N, FILE))},
         "/compare": {"get": _op(
-            "compare", "What changed between two versions (or a draft)", (200, "Diff"), "403 404 422",
+            "compare", "What changed between two versions (or a draft) of one pack", (200, "Diff"), "403 404 409 422",
             params=({**_query("from", "old: a version number, or draft:ID", REF_Q), "required": True},
                     {**_query("to", "new: a version number, or draft:ID", REF_Q), "required": True}))},
         "/impact": {"post": _op(
-            "compare", "What changed for whom over a population", (200, "Impact"), "403 404 422 503",
+            "compare", "What changed for whom over a population", (200, "Impact"), "403 404 409 422 503",
             request="ImpactRequest",
             description=f"An uploaded list of households (at most {batch_limit}) or synthetic ones (n at most "
                         f"{synthetic_limit}; default n 1000, seed 1), evaluated under both packs on as_of "
                         "(default today). A draft is evaluated in a worker process: 503 when it takes longer "
                         "than DRAFT_TIMEOUT or more memory than DRAFT_MEMORY_MB.")},
         "/jurisdictions": {"get": _op("jurisdictions", "The province → city → county tree",
-                                      (200, "JurisdictionTree"), "403 404 422", params=(VERSION_Q, DRAFT_Q))},
+                                      (200, "JurisdictionTree"), "403 404 422", params=(VERSION_Q, DRAFT_Q, PACK_Q))},
         "/jurisdictions/{code}/parameters": {"get": _op(
             "jurisdictions", "Every parameter in force for a jurisdiction on a date", (200, "ResolvedParameters"),
             "403 404 422", params=(_path("code", "GB/T 2260 code, e.g. 431322"),
                                    _query("date", "YYYY-MM-DD (default today)", {**DATE, "maxLength": 10}),
-                                   VERSION_Q, DRAFT_Q))},
+                                   VERSION_Q, DRAFT_Q, PACK_Q))},
         "/drafts": {
             "post": _op("drafts", "Create a draft from a version", (201, "DraftDetail"), "403 404 422",
                         request="DraftCreate"),

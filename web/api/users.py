@@ -38,7 +38,7 @@ def create_user() -> tuple[dict[str, Any], int]:
     actor, db = current_user(), get_db()
     require(actor, "users.manage")
     try:
-        _, pack = versions.pack_of(db)
+        pack = versions.pack_holding(db, data.get("jurisdiction"))
     except NotFound:
         pack = None
     user = add_user(db, actor.username, data["username"], data["password"], data["role"], data.get("jurisdiction"),

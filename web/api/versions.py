@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from engine import versions
 from engine.errors import NotFound
@@ -16,11 +16,18 @@ from .common import current_user
 bp = Blueprint("versions", __name__)
 
 
+@bp.get("/packs")
+def list_packs() -> dict[str, Any]:
+    """The packs in the database, each its own line of versions, in the order they were imported."""
+    require(current_user(), "versions.read")
+    return {"packs": [line.to_dict() for line in versions.packs(get_db())]}
+
+
 @bp.get("/versions")
 def list_versions() -> dict[str, Any]:
-    """Every published version, oldest first."""
+    """The published versions of ``?pack=`` (without it, of every pack), oldest first."""
     require(current_user(), "versions.read")
-    return {"versions": [v.to_dict() for v in versions.list_versions(get_db())]}
+    return {"versions": [v.to_dict() for v in versions.list_versions(get_db(), request.args.get("pack"))]}
 
 
 @bp.get("/versions/<int:number>")

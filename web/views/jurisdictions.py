@@ -41,9 +41,12 @@ def index() -> Any:
     on = _date(request.args.get("date"))
     version, pack = _version(request.args.get("version"))
     index = parameter_index(pack)
-    parameter = request.args.get("parameter", "dibao_standard")
-    if parameter not in pack.parameters or pack.parameters[parameter].type not in ("money", "number", "int"):
-        parameter = "dibao_standard"
+    numeric = [p for p in pack.parameters.values() if p.type in ("money", "number", "int")]
+    if not numeric:
+        abort(404, _("This rule pack has no numeric parameter to show by county."))
+    parameter = request.args.get("parameter", "")
+    if parameter not in {p.name for p in numeric}:
+        parameter = numeric[0].name  # the pack's first numeric parameter, in declared order
     cities = []
     chart_rows = []
     for city in sorted((j for j in pack.jurisdictions.values() if j.level == "city"), key=lambda j: j.code):
@@ -58,13 +61,12 @@ def index() -> Any:
         city_value = index.resolve(parameter, city.code, on)
         cities.append({"code": city.code, "name": city.name, "resolved": city_value, "counties": counties})
     province = index.resolve(parameter, pack.root, on)
-    numeric = [p for p in pack.parameters.values() if p.type in ("money", "number", "int")]
     chart = bars(chart_rows, _("%(parameter)s on %(date)s, by county", parameter=parameter, date=on.isoformat()),
                  width=760, bar_height=11, label_width=170)
     return render_template("jurisdictions/index.html", on=on, version=version, pack=pack, parameter=parameter,
                            declaration=pack.parameters[parameter], parameters=numeric, cities=cities,
                            province=province, chart=chart, fmt=format_amount,
-                           versions=versions.list_versions(get_db()))
+                           versions=versions.list_versions(get_db(), pack.id))
 
 
 @bp.route("/<code>")

@@ -72,7 +72,7 @@ def index() -> Any:
     others = sorted(p for p, k in kinds.items() if k != "rules")
     return render_template("rules/index.html", version=version, draft=draft, pack=pack,
                            programmes=_programmes(pack), others=others, kinds=kinds, scopes=_scopes(pack),
-                           versions=versions.list_versions(get_db()))
+                           versions=versions.list_versions(get_db(), pack.id))
 
 
 @bp.route("/doc/<path:path>")

@@ -59,10 +59,11 @@ def _pack(ref: str, field: str) -> tuple[str, RulePack, Any]:
 @bp.route("/")
 @permission_required("versions.read")
 def index() -> Any:
-    items = list(reversed(versions.list_versions(get_db())))
+    items = list(reversed(versions.list_versions(get_db(), g.get("pack_id"))))  # the working pack's line
     latest = items[0].number if items else 1
+    before = items[1].number if len(items) > 1 else latest
     return render_template("versions/index.html", items=items, stamp=stamp, may_compare=can(g.user, "compare"),
-                           drafts=_comparable_drafts(), default_from=max(latest - 1, 1), default_to=latest,
+                           drafts=_comparable_drafts(), default_from=before, default_to=latest,
                            today=dt.date.today(), households=DEFAULT_HOUSEHOLDS)
 
 
@@ -74,11 +75,14 @@ def compare() -> Any:
     or on an uploaded roll (POST, JSONL or CSV as ``doudi batch`` reads them)."""
     args = request.values
     refs = {k: (args.get(k) or "").strip() for k in ("from", "to")}
-    latest = versions.get_version(get_db()).number
-    refs["from"] = refs["from"] or str(max(latest - 1, 1))
-    refs["to"] = refs["to"] or str(latest)
+    line = [v.number for v in versions.list_versions(get_db(), g.get("pack_id"))]
+    if not line:
+        line = [versions.get_version(get_db()).number]  # NotFound: the refusal page
+    refs["from"] = refs["from"] or str(line[-2] if len(line) > 1 else line[-1])
+    refs["to"] = refs["to"] or str(line[-1])
     old_label, old, _old = _pack(refs["from"], "from")
     new_label, new, _new = _pack(refs["to"], "to")
+    versions.same_pack(old, new)  # another pack's version: the refusal page (409), named in zh and en
     try:
         on = dt.date.fromisoformat(args.get("as_of") or dt.date.today().isoformat())
     except ValueError:
@@ -111,7 +115,7 @@ def compare() -> Any:
         "versions/compare.html", refs=refs, old_label=old_label, new_label=new_label, diff=diff, report=report,
         charts=charts, label=impact_page.label, unit=impact_page.unit, on=on, n=n, seed=seed, display=display,
         signed=signed, old=old, new=new, roll=roll, roll_error=roll_error, limit=limit,
-        versions=list(reversed(versions.list_versions(get_db()))), drafts=_comparable_drafts(),
+        versions=list(reversed(versions.list_versions(get_db(), new.id))), drafts=_comparable_drafts(),
         names={**{j.code: j.name for j in old.jurisdictions.values()},
                **{j.code: j.name for j in new.jurisdictions.values()}}), 422 if roll_error else 200
 

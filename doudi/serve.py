@@ -18,7 +18,8 @@ from .common import DEFAULT_RULES, BadInput, cli, db_option, pack_rules_option, 
 
 def demo_accounts(pack: RulePack) -> list[tuple[str, str, str | None, str]]:
     """One account per role (docs/semantics.md §1): username, role, jurisdiction, display name. The
-    province-level ones at the pack's root, the local ones at its first county with values of its own (else its first county)."""
+    province-level ones at the pack's root, the local ones at its first county with values of its own (else its
+    first county)."""
     root = pack.jurisdictions[pack.root]
     own = {v.jurisdiction for v in pack.values}
     counties = pack.counties()

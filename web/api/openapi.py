@@ -18,13 +18,15 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from engine.decision_schema import decision_schema
 from engine.errors import NotFound, Problem, quoted
 from engine.inputs import MAX_ID, limit, whole_number
 from engine.schemas import SCHEMA_DIR, describe, json_path, schema
 from engine.users import ROLES
 
-from . import bp, public
+from . import bp, pack_schemas, public
 from .errors import CODES
+from .pack_schemas import served_pack
 
 _URI = "urn:doudi:openapi"
 
@@ -51,7 +53,11 @@ def _extend(base: dict[str, Any], required: str, **props: Any) -> dict[str, Any]
 
 def _embedded(name: str, component: str) -> dict[str, Any]:
     """A schema of ``schemas/`` as a component: no ``$id``, its ``$defs`` referred to under the component."""
-    data = copy.deepcopy(schema(name))
+    return _embedded_schema(schema(name), component)
+
+
+def _embedded_schema(source: dict[str, Any], component: str) -> dict[str, Any]:
+    data = copy.deepcopy(source)
     data.pop("$id", None)
     data.pop("$schema", None)
 
@@ -551,15 +557,17 @@ def parameter_problems(operation: str, args: Mapping[str, str], view_args: Mappi
 @bp.get("/openapi.json")
 @public
 def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document (no token needed)."""
-    return document(*_limits())
+    """The OpenAPI 3.1 document (no token needed), its decision schema the served pack's."""
+    return pack_schemas.with_decision(document(*_limits()), served_pack(), _embedded_schema)
 
 
 @bp.get("/schemas/<name>")
 @public
 def json_schema(name: str) -> dict[str, Any]:
-    """A JSON Schema of ``schemas/`` by name (``household`` or ``household.schema.json``)."""
+    """A JSON Schema of ``schemas/`` by name (``household`` or ``household.schema.json``); the decision
+    schema is the served pack's."""
     stem = name.removesuffix(".json").removesuffix(".schema")
     if stem not in {p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json")}:
         raise NotFound(f"no schema {name!r}", message_zh=f"没有名为 {name} 的 JSON Schema")
-    return schema(stem)
+    pack = served_pack() if stem == "decision" else None
+    return decision_schema(pack) if pack is not None else schema(stem)

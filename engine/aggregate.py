@@ -84,12 +84,9 @@ class Summary:
         for agg in self.aggregations:
             if agg.where and not holds(outputs, agg.where):
                 continue
-            if agg.sum is None:
-                amount: int | Decimal | None = 1
-            else:
-                amount = _number(value_at(outputs, agg.sum))
-                if amount is None:
-                    continue
+            amount = 1 if agg.sum is None else _number(value_at(outputs, agg.sum))
+            if amount is None:
+                continue
             key = (agg.name, county, group_of(value_at(outputs, agg.by)) if agg.by else "")
             cells[key] = cells.get(key, 0) + amount
 

@@ -243,7 +243,8 @@ def batch_command(source: Path, target: Path, rules: Path, version: int | None, 
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="evaluating", file=sys.stderr if show else _Quiet()) as bar:
         summary = run_batch(pack.files if number else rules, source, target, as_of=on, workers=workers,
-                            resume=resume, version=number, progress=bar.update, own_process=True, labels=labels)
+                            resume=resume, version=number, progress=bar.update, own_process=True, labels=labels,
+                            pack=pack)
     data = summary.as_dict()
     click.echo(f"{data['households']} households → {target}" +
                (f" ({data['skipped_resumed']} already done, skipped)" if data["skipped_resumed"] else ""), err=True)

@@ -174,18 +174,18 @@ def _append(sink: IO[bytes], path: str) -> None:
 def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *, as_of: dt.date | None = None,
               workers: int | None = None, resume: bool = False, version: int | None = None,
               progress: Callable[[int], None] | None = None, own_process: bool = False,
-              labels: str | None = None) -> Summary:
+              labels: str | None = None, pack: RulePack | None = None) -> Summary:
     """Evaluate every household of ``source`` into ``target`` with a pack (folder or files); return the summary.
 
     With ``resume``, the records already complete in ``target`` are kept and skipped, so an
     interrupted run carries on where it stopped and loses nothing it had written. ``own_process``
     says the calling process does nothing else (the CLI): with one worker, the garbage collector is
     tuned for the run as worker processes tune it (``tune_collector``). ``labels`` (zh or en): a new CSV
-    file's header names the columns by their labels in that language.
+    file's header names the columns by their labels in that language. ``pack``: ``rules`` already loaded.
     """
     workers = workers or os.cpu_count() or 1
     out_csv = target.suffix.lower() == ".csv"
-    pack = _pack(rules)  # here once: its summary, the CSV columns, and the pack forked workers start with
+    pack = pack or _pack(rules)  # here once: its summary, the CSV columns, and the pack forked workers start with
     done = _complete_records(target, out_csv) if resume and target.exists() else 0
     summary = summary_of(pack)
     summary.skipped = done

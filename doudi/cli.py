@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from engine import DoudiError, HouseholdError, RulePackError, evaluate, load_pack
+from engine import DoudiError, HouseholdError, RulePackError, evaluate, load_pack, presentation
+from engine.aggregate import describe
 from engine.batch import run_batch
 from engine.decision import dumps
 from engine.evaluate import parse_date
@@ -167,8 +168,10 @@ def test_command(rules: Path) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: all cores).")
 @click.option("--resume", is_flag=True, help="Keep the records already in OUTPUT and carry on after them.")
+@click.option("--labels", type=click.Choice(["zh", "en"]), default=None,
+              help="CSV output: name the columns by the outputs' Chinese or English labels.")
 def batch_command(source: Path, target: Path, rules: Path, version: int | None, db_path: Path, as_of: str | None,
-                  workers: int | None, resume: bool) -> None:
+                  workers: int | None, resume: bool, labels: str | None) -> None:
     """Evaluate a roll of households (JSONL, or CSV with one row per member).
 
     Every input record gives one output record, in input order; a bad record becomes an error
@@ -199,13 +202,14 @@ def batch_command(source: Path, target: Path, rules: Path, version: int | None, 
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="evaluating", file=sys.stderr if show else _Quiet()) as bar:
         summary = run_batch(pack.files if number else rules, source, target, as_of=on, workers=workers,
-                            resume=resume, version=number, progress=bar.update, own_process=True)
+                            resume=resume, version=number, progress=bar.update, own_process=True, labels=labels,
+                            pack=pack)
     data = summary.as_dict()
-    actions = ", ".join(f"{k} {v}" for k, v in data["review_action"].items())
     click.echo(f"{data['households']} households → {target}" +
                (f" ({data['skipped_resumed']} already done, skipped)" if data["skipped_resumed"] else ""), err=True)
-    click.echo(f"  review_action: {actions or '-'}", err=True)
-    click.echo(f"  total monthly dibao: {data['dibao_monthly_total']} yuan", err=True)
+    for _name, label, rows in describe(summary, presentation.of(pack), labels or "zh"):
+        text = ", ".join(f"{group} {value}" if key else value for key, group, value in rows)
+        click.echo(f"  {label}: {text or '-'}", err=True)
     click.echo(f"  errors: {data['errors']}", err=True)
     click.echo(dumps(data))
     if data["errors"]:

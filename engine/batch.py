@@ -16,79 +16,29 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from . import presentation
+from .aggregate import Summary
 from .decision import dumps
 from .errors import DoudiError
 from .evaluate import outputs_many
 from .load import load_files, load_pack
 from .model import RulePack
-from .rolls import Record, in_chunks, jsonl_slices, output_csv_header, output_csv_row, read_records, slice_records
+from .roll_output import output_csv_header, output_csv_row, record_of_row
+from .rolls import Record, in_chunks, jsonl_slices, read_records, slice_records
 
 CHUNK = 50  # households per durable-rules pass (measured best between 20 and 200)
 TASK = 2000  # records per task handed to a worker (multiprocessing costs ~2 ms of the parent's CPU per task)
 RECYCLE_AFTER = 500  # tasks (a million records) a worker evaluates before it is replaced
 
 
-Brief = tuple[str, int] | None  # what the summary needs of an output record: None for an error
-
-
-def brief_of(record: dict[str, Any]) -> Brief:
-    """The review action and the monthly dibao of an output record, or None for an error record."""
-    if "error" in record:
-        return None
-    return _brief(record["outputs"])
-
-
-def _brief(outputs: dict[str, Any]) -> Brief:
-    return str(outputs.get("review_action")), int(outputs.get("dibao_monthly") or 0)
-
-
-@dataclass
-class Summary:
-    """What a batch run did: counts by review action, the monthly total, the errors."""
-
-    households: int = 0
-    errors: int = 0
-    skipped: int = 0
-    by_action: Counter[str] = field(default_factory=Counter)
-    dibao_monthly_total: int = 0
-
-    def add(self, record: dict[str, Any]) -> None:
-        """Count an output record."""
-        self.add_brief(brief_of(record))
-
-    def add_brief(self, brief: Brief) -> None:
-        """Count a record by what a worker reports of it (``brief_of``)."""
-        self.households += 1
-        if brief is None:
-            self.errors += 1
-            return
-        self.by_action[brief[0]] += 1
-        self.dibao_monthly_total += brief[1]
-
-    def merge(self, other: Summary) -> None:
-        """Add the counts of another part of the roll."""
-        self.households += other.households
-        self.errors += other.errors
-        self.skipped += other.skipped
-        self.by_action.update(other.by_action)
-        self.dibao_monthly_total += other.dibao_monthly_total
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Summary:
-        """The summary ``as_dict`` wrote."""
-        return cls(data["households"], data["errors"], data.get("skipped_resumed", 0),
-                   Counter(data.get("review_action", {})), data.get("dibao_monthly_total", 0))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"households": self.households, "errors": self.errors, "skipped_resumed": self.skipped,
-                "review_action": dict(sorted(self.by_action.items())),
-                "dibao_monthly_total": self.dibao_monthly_total}
+def summary_of(pack: RulePack) -> Summary:
+    """An empty summary of the pack's declared batch summary (``presentation.summary``)."""
+    return Summary(presentation.of(pack).summary)
 
 
 def error_record(record: Record, exc: DoudiError | ValueError) -> dict[str, Any]:
@@ -172,13 +122,13 @@ def evaluate_chunk(pack: RulePack, task: Task) -> Done:
     """A chunk evaluated and written out: the output as UTF-8, and the summary of its records."""
     chunk, as_of, version, csv_out = task
     records = chunk if isinstance(chunk, list) else slice_records(Path(chunk[0]), *chunk[1:])
-    summary = Summary()
+    summary = summary_of(pack)
     lines = []
     if csv_out:
         for part in in_chunks(records, CHUNK):
             for record in evaluate_records(pack, part, as_of, version):
                 summary.add(record)
-                lines.append(output_csv_row(record))
+                lines.append(output_csv_row(pack, record))
         return "".join(lines).encode("utf-8"), summary
     # JSONL: what dumps writes of evaluate_records' records, the rule version's JSON made once
     on = as_of or dt.date.today()
@@ -191,7 +141,7 @@ def evaluate_chunk(pack: RulePack, task: Task) -> Done:
                 lines.append(dumps(error) + "\n")
                 continue
             household_id, county, outputs = result
-            summary.add_brief(_brief(outputs))
+            summary.add_outputs(county, outputs)
             lines.append(f'{{"line": {r.line}, "household_id": {dumps(household_id)}, "county": {dumps(county)}, '
                          f'{middle}, "outputs": {dumps(outputs)}}}\n')
     return "".join(lines).encode("utf-8"), summary
@@ -223,26 +173,30 @@ def _append(sink: IO[bytes], path: str) -> None:
 
 def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *, as_of: dt.date | None = None,
               workers: int | None = None, resume: bool = False, version: int | None = None,
-              progress: Callable[[int], None] | None = None, own_process: bool = False) -> Summary:
+              progress: Callable[[int], None] | None = None, own_process: bool = False,
+              labels: str | None = None, pack: RulePack | None = None) -> Summary:
     """Evaluate every household of ``source`` into ``target`` with a pack (folder or files); return the summary.
 
     With ``resume``, the records already complete in ``target`` are kept and skipped, so an
     interrupted run carries on where it stopped and loses nothing it had written. ``own_process``
     says the calling process does nothing else (the CLI): with one worker, the garbage collector is
-    tuned for the run as worker processes tune it (``tune_collector``).
+    tuned for the run as worker processes tune it (``tune_collector``). ``labels`` (zh or en): a new CSV
+    file's header names the columns by their labels in that language. ``pack``: ``rules`` already loaded.
     """
     workers = workers or os.cpu_count() or 1
     out_csv = target.suffix.lower() == ".csv"
+    pack = pack or _pack(rules)  # here once: its summary, the CSV columns, and the pack forked workers start with
     done = _complete_records(target, out_csv) if resume and target.exists() else 0
-    summary = Summary(skipped=done)
+    summary = summary_of(pack)
+    summary.skipped = done
     if done:  # the summary (and the exit status) covers the whole roll, the records kept included
-        for record in _kept(target, out_csv):
-            summary.add_brief(record)
+        for record in _kept(pack, target, out_csv):
+            summary.add(record)
     # not opened for appending (O_APPEND): sendfile refuses such a file (see _append)
     with open(target, "r+b" if done else "wb") as sink:
         sink.seek(0, os.SEEK_END)
         if out_csv and not done:
-            sink.write(output_csv_header().encode("utf-8"))
+            sink.write(output_csv_header(pack, labels).encode("utf-8"))
         chunks: Iterator[Chunk]
         if source.suffix.lower() == ".csv":
             records = read_records(source, _pack(rules).facts)
@@ -252,7 +206,7 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
         else:
             chunks = ((str(source), *block) for block in jsonl_slices(source, TASK, skip=done))
         tasks = ((chunk, as_of, version, out_csv) for chunk in chunks)
-        for output, part in _results(rules, tasks, workers, own_process):
+        for output, part in _results(rules, pack, tasks, workers, own_process):
             if isinstance(output, bytes):
                 sink.write(output)
                 sink.flush()
@@ -264,10 +218,9 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
     return summary
 
 
-def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers: int,
+def _results(rules: str | Path | dict[str, str], pack: RulePack, tasks: Iterator[Task], workers: int,
              own_process: bool) -> Iterator[Done | Spilled]:
     if workers == 1:
-        pack = _pack(rules)
         if own_process:
             tune_collector()
         for task in tasks:
@@ -277,8 +230,8 @@ def _results(rules: str | Path | dict[str, str], tasks: Iterator[Task], workers:
     fork = os.name == "posix"
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
     init = rules if isinstance(rules, dict) else str(rules)
-    if fork:  # loaded once, here: forked workers start with it (and start at once)
-        _WORKER_PACK = _pack(rules)
+    if fork:  # loaded once, by the caller: forked workers start with it (and start at once)
+        _WORKER_PACK = pack
     try:
         with tempfile.TemporaryDirectory(prefix="doudi-batch-") as spill, \
                 ctx.Pool(workers, _init_worker, (init,), maxtasksperchild=RECYCLE_AFTER) as pool:
@@ -306,30 +259,31 @@ def _complete_records(target: Path, csv_output: bool) -> int:
     return max(0, lines - 1) if csv_output else lines
 
 
-def _kept(target: Path, csv_output: bool) -> Iterator[Brief]:
-    """What the summary needs of each record already in a results file (before a resumed run)."""
+def _kept(pack: RulePack, target: Path, csv_output: bool) -> Iterator[dict[str, Any]]:
+    """The output records already in a results file (before a resumed run), as the summary counts them."""
     with open(target, encoding="utf-8", newline="") as f:
         if csv_output:
-            for row in csv.DictReader(f):
-                yield None if row.get("status") == "error" else \
-                    (row.get("review_action") or "None", int(float(row.get("dibao_monthly") or 0)))
+            rows = csv.reader(f)
+            header = next(rows, [])
+            for row in rows:
+                yield record_of_row(pack, header, row)
         else:
             for line in f:
-                yield brief_of(json.loads(line))
+                yield json.loads(line)
 
 
-def resume_point(target: Path) -> tuple[int, Summary]:
+def resume_point(pack: RulePack, target: Path) -> tuple[int, Summary]:
     """How many whole records a JSONL results file holds (a torn last line is cut off), and their summary."""
     done = _complete_records(target, csv_output=False)
-    summary = Summary()
-    for brief in _kept(target, csv_output=False):
-        summary.add_brief(brief)
+    summary = summary_of(pack)
+    for record in _kept(pack, target, csv_output=False):
+        summary.add(record)
     return done, summary
 
 
-def summarise_file(target: Path) -> dict[str, Any]:
+def summarise_file(pack: RulePack, target: Path) -> dict[str, Any]:
     """Re-read a JSONL output file into a summary."""
-    summary = Summary()
-    for brief in _kept(target, csv_output=False):
-        summary.add_brief(brief)
+    summary = summary_of(pack)
+    for record in _kept(pack, target, csv_output=False):
+        summary.add(record)
     return summary.as_dict()

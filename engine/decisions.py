@@ -17,9 +17,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from . import presentation
 from .decision import Decision, dumps
 from .errors import DoudiError, NotFound
 from .evaluate import evaluate
+from .presentation import value_at
 from .store import audit, now
 from .versions import by_digest, pack_of
 
@@ -43,8 +45,20 @@ def record(db: Database, decision: Decision, facts: dict[str, Any], user: str | 
     }).last_pk
     audit(db, user, "evaluate", "decision", row_id,
           f"{decision.household_id} {decision.as_of.isoformat()} v{decision.rule_version.get('number')}: "
-          f"{data['outputs'].get('review_action')} {data['outputs'].get('dibao_monthly')}")
+          + " ".join(str(value_at(data["outputs"], path)) for path in _headline(db, decision)))
     return int(row_id or 0)
+
+
+def _headline(db: Database, decision: Decision) -> tuple[str, ...]:
+    """The outputs an audit line names: the headline of the decision's pack, else its first three outputs."""
+    number = decision.rule_version.get("number")
+    try:
+        shown = presentation.of(pack_of(db, number)[1]) if number is not None else None
+    except DoudiError:
+        shown = None
+    if shown is not None and shown.headline:
+        return shown.headline
+    return tuple(shown.outputs if shown is not None else decision.outputs)[:3]
 
 
 def _columns(row: dict[str, Any]) -> dict[str, Any]:

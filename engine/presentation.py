@@ -77,7 +77,7 @@ class Presentation:
     sections: tuple[Section, ...]
     summary: tuple[Aggregation, ...]
     impact: ImpactSpec
-    groups: dict[str, Text] = field(default_factory=dict)  # object outputs' own labels (premium_subsidy)
+    groups: dict[str, Text] = field(default_factory=dict)  # the labels of object outputs themselves
 
     def of_kind(self, *kinds: str) -> list[str]:
         """The paths of the outputs of these kinds, in order."""

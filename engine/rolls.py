@@ -1,4 +1,4 @@
-"""Rolls of households as files: JSONL or CSV in, JSONL or CSV out (``doudi batch``).
+"""Rolls of households as files: JSONL or CSV in (``doudi batch``; CSV results: ``roll_output.py``).
 
 JSONL: one household (the pack's household schema) per line; blank lines are skipped.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import itertools
 import json
 import math
@@ -31,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .decision import dumps
 from .errors import HouseholdError, InvalidInput, Problem, quoted
 from .factsdecl import Facts, base
 from .inputs import limit, read_json, size_text
@@ -326,53 +324,3 @@ def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     for part in path[:-1]:
         target = target.setdefault(part, {})
     target[path[-1]] = value
-
-
-# -- CSV output ------------------------------------------------------------------------------------
-
-OUTPUT_COLUMNS = (
-    "line", "household_id", "county", "as_of", "status", "household_size", "labour_capable_count",
-    "countable_income", "per_capita_income", "dibao_standard", "dibao_standard_monthly", "income_test_passed",
-    "asset_test_passed", "dibao_eligible", "safety_net", "dibao_base_monthly", "dibao_supplement_monthly",
-    "dibao_monthly", "premium_per_person", "premium_persons", "premium_local_finance",
-    "premium_medical_assistance_fund", "medical_assistance", "medical_claims", "temporary_assistance",
-    "temporary_assistance_approval", "education_priority", "housing_priority", "housing_overdue",
-    "annual_review_due", "review_action", "rule_digest", "error_path", "error_message",
-)
-
-
-def output_csv_header() -> str:
-    """The header row of a CSV results file."""
-    return _csv_line(OUTPUT_COLUMNS)
-
-
-def output_csv_row(record: dict[str, Any]) -> str:
-    """One output record as a CSV row (amounts as numbers, claims as JSON text)."""
-    row: dict[str, Any] = {"line": record["line"], "household_id": record.get("household_id", "")}
-    if "error" in record:
-        first = record["error"]["details"][0] if record["error"]["details"] else {"path": "", "message": ""}
-        row.update(status="error", error_path=first["path"], error_message=record["error"]["message"])
-    else:
-        out = dict(record["outputs"])
-        subsidy = out.pop("premium_subsidy", {}) or {}
-        row.update(out, county=record["county"], as_of=record["as_of"], status="ok",
-                   rule_digest=record["rule_version"]["digest"],
-                   premium_per_person=subsidy.get("per_person"), premium_persons=subsidy.get("persons"),
-                   premium_local_finance=subsidy.get("local_finance"),
-                   premium_medical_assistance_fund=subsidy.get("medical_assistance_fund"),
-                   medical_claims=dumps(out.get("medical_claims", [])))
-    return _csv_line([_text(row.get(c)) for c in OUTPUT_COLUMNS])
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _csv_line(cells: Any) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()

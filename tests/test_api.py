@@ -579,10 +579,26 @@ def test_the_openapi_document_embeds_the_household_and_decision_schemas(contract
 
 
 def test_the_schemas_are_served_as_they_are_in_schemas(api):
-    for name in ("household", "decision.schema.json"):
-        on_disk = json.loads((SCHEMA_DIR / f"{name.removesuffix('.schema.json')}.schema.json").read_text("utf-8"))
-        assert api.get(f"/schemas/{name}").get_json() == on_disk
+    on_disk = json.loads((SCHEMA_DIR / "household.schema.json").read_text("utf-8"))
+    assert api.get("/schemas/household").get_json() == on_disk
     assert api.get("/schemas/secrets").status_code == 404
+
+
+def test_the_decision_schema_is_the_served_packs(api):
+    on_disk = json.loads((SCHEMA_DIR / "decision.schema.json").read_text("utf-8"))
+    served = api.get("/schemas/decision.schema.json").get_json()
+    assert served["required"] == on_disk["required"]
+    outputs = served["properties"]["outputs"]
+    # every output of the pack, those docs/semantics.md §8 fixes and those the pack added, and nothing else
+    assert set(on_disk["properties"]["outputs"]["required"]) < set(outputs["required"])
+    assert {"safety_net_action", "out_of_school_members", "below_poverty_line"} <= set(outputs["required"])
+    assert outputs["additionalProperties"] is False
+    assert outputs["properties"]["review_action"]["enum"] == ["enroll", "continue", "exit", "none", None]
+    assert outputs["properties"]["premium_subsidy"]["required"] == ["per_person", "persons", "local_finance",
+                                                                    "medical_assistance_fund"]
+    assert outputs["properties"]["medical_claims"]["items"]["required"] == ["member", "disease", "amount"]
+    component = api.get("/openapi.json").get_json()["components"]["schemas"]["Decision"]
+    assert component["properties"]["outputs"] == outputs
 
 
 # -- 5. the error shape ------------------------------------------------------------------------------------

@@ -58,8 +58,14 @@ def test_every_good_result_and_one_error_per_bad_line(pack, roll, tmp_path, work
         expected = json.loads(evaluate(pack, household, AS_OF, trace=False).to_json())["outputs"]
         assert record["outputs"] == expected
     assert summary.households == 303 and summary.errors == 3
-    assert sum(summary.by_action.values()) == 300
-    assert summary.dibao_monthly_total == sum(r["outputs"]["dibao_monthly"] for r in good)
+    actions = summary.value("review_action")
+    assert sum(actions.values()) == 300
+    assert actions == {a: sum(r["outputs"]["review_action"] == a for r in good) for a in actions}
+    assert summary.value("dibao_monthly_total") == sum(r["outputs"]["dibao_monthly"] for r in good)
+    assert summary.value("dibao_households") == sum(r["outputs"]["dibao_eligible"] for r in good)
+    counties = {r["county"] for r in good}
+    assert sum(summary.value("dibao_monthly_total", c) for c in counties) == summary.value("dibao_monthly_total")
+    assert summary.as_dict()["summary"]["review_action"]["total"] == actions
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -73,9 +79,11 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating(roll, tmp_path, 
     summary = run_batch(HUNAN, source, partial, as_of=AS_OF, workers=workers, resume=True)
     assert partial.read_text(encoding="utf-8") == text
     assert summary.skipped == text[:cut].count("\n")
-    assert summarise_file(partial)["households"] == 303
+    pack = load_pack(HUNAN)
+    assert summarise_file(pack, partial)["households"] == 303
     # the summary of the resumed run covers the whole roll, the records kept included
-    assert summary.as_dict() | {"skipped_resumed": 0} == summarise_file(partial)
+    assert summary.as_dict() | {"skipped_resumed": 0} == summarise_file(pack, partial)
+    assert summary.as_dict()["summary"]["dibao_monthly_total"]["total"] > 0
     assert summary.households == 303 and summary.errors == 3
 
 

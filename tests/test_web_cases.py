@@ -106,9 +106,9 @@ def test_an_elderly_person_living_alone_gets_363_yuan(app, sign_in):
     decision_id = int(response.location.rsplit("/", 1)[1])
     page = client.get(response.location)
     assert page.status_code == 200
-    assert output_row(page, "dibao_monthly") == "月低保金 363 元"
-    assert output_row(page, "dibao_base_monthly") == "月基本低保金 330 元"
-    assert output_row(page, "dibao_supplement_monthly") == "月分类增发金 33 元"
+    assert output_row(page, "dibao_monthly") == "月低保金 363 元/月"
+    assert output_row(page, "dibao_base_monthly") == "月基本低保金 330 元/月"
+    assert output_row(page, "dibao_supplement_monthly") == "月分类增发金 33 元/月"
     assert output_row(page, "safety_net") == "兜底保障对象 是"
     assert output_row(page, "review_action") == "审核处理 新纳入低保"
     assert output_row(page, "premium_subsidy.local_finance") == "地方财政负担 125 元"
@@ -213,7 +213,7 @@ def test_english_on_request(sign_in):
     client.post("/lang/en", data={"next": "/check/"})
     decision = check(client).location
     page = client.get(decision)
-    assert output_row(page, "dibao_monthly") == "Monthly dibao payment 363 yuan"
+    assert output_row(page, "dibao_monthly") == "Monthly dibao payment 363 yuan/month"
     assert "Paid as the difference: base = (standard" in page_text(page)
 
 
@@ -287,16 +287,22 @@ def test_a_roll_is_reviewed_in_the_background(app, sign_in):
     assert status["state"] == "done" and status["done"] == status["total"] == 301 and status["errors"] == 1
     page = client.get(f"/batch/{job}")
     body, text = page.get_data(as_text=True), page_text(page)
-    summary = {k: int(v.replace(" 元", "")) for k, v in
-               re.findall(r'data-summary="(\w+)">([^<]+)</td>', body)}
+    summary = {k: float(v.replace(" 元/月", "").replace(" 元", "")) for k, v in
+               re.findall(r'data-summary="([\w.]+)">([^<]+)</td>', body)}
     assert summary["households"] == 301 and summary["errors"] == 1
-    assert sum(summary[a] for a in ("enroll", "continue", "exit", "none")) == 300
-    assert summary["dibao"] > 0 and "<svg" in body and "审核处理分布" in body
+    assert sum(summary[f"review_action.{a}"] for a in ("enroll", "continue", "exit", "none")) == 300
+    assert summary["dibao_monthly_total"] > 0 and "<svg" in body and "审核处理分布" in body
+    assert "月低保金合计" in text and "符合低保条件户数" in text
     assert "共 301 户" in text
     # filters: one review action, the changed ones, the errors
-    for which, actions in (("exit", {"exit"}), ("changed", {"enroll", "exit"}), ("continue", {"continue"})):
-        shown = set(re.findall(r'data-action="(\w+)"', client.get(f"/batch/{job}?filter={which}").get_data(True)))
-        assert shown and shown <= actions, which
+    for which, actions in (("exit", {"exit"}), ("continue", {"continue"})):
+        filtered = client.get(f"/batch/{job}?filter=review_action:{which}").get_data(True)
+        shown = set(re.findall(r'data-output="review_action" data-value="(\w+)"', filtered))
+        assert shown == actions, which
+        assert f"共 {int(summary[f'review_action.{which}'])} 户" in page_text(client.get(
+            f"/batch/{job}?filter=review_action:{which}"))
+    eligible = client.get(f"/batch/{job}?filter=dibao_eligible:true").get_data(True)
+    assert "符合低保条件：是" in eligible and 'data-output="dibao_monthly" data-value="0"' not in eligible
     errors = client.get(f"/batch/{job}?filter=errors")
     assert "BAD-1" in page_text(errors) and "members[0].age：-3 小于最小值 0" in page_text(errors)
     assert "共 1 户" in page_text(errors)

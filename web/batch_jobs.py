@@ -30,8 +30,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlite_utils import Database
 
-from engine import versions
-from engine.batch import CHUNK, Summary, evaluate_records, resume_point
+from engine import presentation, versions
+from engine.aggregate import Summary, describe
+from engine.batch import CHUNK, evaluate_records, resume_point, summary_of
 from engine.decision import dumps
 from engine.errors import DoudiError
 from engine.evaluate import evaluate
@@ -206,14 +207,16 @@ def _run(database: str, where: Path, job_id: str, resume: bool) -> None:
 
 def _evaluate(db: Database, job: Job, resume: bool) -> None:
     state, message, summary, done, going = "done", "", Summary(), 0, True
+    totals = ""
     try:
         user = get_user(db, job.owner)
         if not user.active:
             raise DoudiError(f"the account {job.owner} is disabled")
         _, pack = versions.pack_of(db, job.version)
+        summary = summary_of(pack)
         total = count_records(job.source)
         if resume and job.target.exists():
-            done, summary = resume_point(job.target)
+            done, summary = resume_point(pack, job.target)
         records = read_records(job.source, pack.facts)
         for _skipped in range(done):
             next(records, None)
@@ -229,6 +232,8 @@ def _evaluate(db: Database, job: Job, resume: bool) -> None:
                     summary.add(r)
                 done += len(results)
                 going = _progress(db, job.id, done=done, errors=summary.errors, summary=summary)
+        totals = "".join(f", {label} {rows[0][2]}" for _n, label, rows in describe(summary, presentation.of(pack), "en")
+                         if len(rows) == 1 and not rows[0][0])
     except Exception as exc:  # noqa: BLE001 - whatever stops a job must show on its page, not vanish with the thread
         state, message = "failed", getattr(exc, "message", None) or str(exc)
         try:
@@ -240,7 +245,7 @@ def _evaluate(db: Database, job: Job, resume: bool) -> None:
         return
     audit(db, job.owner, "batch", "batch", job.id,
           f"{job.filename} on {job.as_of.isoformat()} v{job.version}: {state}, {done} households, "
-          f"{summary.errors} error(s), dibao {summary.dibao_monthly_total}/month")
+          f"{summary.errors} error(s){totals}")
     # the page shows the results once the audit entry is written
     _progress(db, job.id, status=state, message=message, done=done, errors=summary.errors, summary=summary,
               finished_at=now())

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from engine.decision_schema import decision_schema
 from engine.errors import NotFound, Problem, quoted
 from engine.inputs import MAX_ID, limit, whole_number
 from engine.schemas import SCHEMA_DIR, describe, json_path, schema
@@ -25,8 +26,10 @@ from engine.users import ROLES
 from engine.versions import pack_of
 
 from ..db import get_db
+from . import pack_schemas
 from .common import public
 from .errors import CODES
+from .pack_schemas import served_pack
 
 bp = Blueprint("openapi", __name__)
 
@@ -56,7 +59,11 @@ def _extend(base: dict[str, Any], required: str, **props: Any) -> dict[str, Any]
 def _embedded(name: str, component: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
     """A schema of ``schemas/`` (or ``given``) as a component: no ``$id``, its ``$defs`` referred to under the
     component."""
-    data = copy.deepcopy(given or schema(name))
+    return _embedded_schema(given or schema(name), component)
+
+
+def _embedded_schema(source: dict[str, Any], component: str) -> dict[str, Any]:
+    data = copy.deepcopy(source)
     data.pop("$id", None)
     data.pop("$schema", None)
 
@@ -589,17 +596,20 @@ def parameter_problems(operation: str, args: Mapping[str, str], view_args: Mappi
 @bp.get("/openapi.json")
 @public
 def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document (no token needed)."""
-    return document(*_limits())
+    """The OpenAPI 3.1 document (no token needed), its decision schema the served pack's."""
+    return pack_schemas.with_decision(document(*_limits()), served_pack(), _embedded_schema)
 
 
 @bp.get("/schemas/<name>")
 @public
 def json_schema(name: str) -> dict[str, Any]:
-    """A JSON Schema of ``schemas/`` by name (``household`` or ``household.schema.json``); the household one is
-    the served pack's, generated from its fact declarations."""
+    """A JSON Schema of ``schemas/`` by name (``household`` or ``household.schema.json``); the household and
+    decision schemas are the served pack's (generated from its fact and output declarations)."""
     stem = name.removesuffix(".json").removesuffix(".schema")
     if stem not in {p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json")}:
         raise NotFound(f"no schema {name!r}", message_zh=f"没有名为 {name} 的 JSON Schema")
-    household = _household() if stem == "household" else None
-    return json.loads(household) if household else schema(stem)
+    if stem == "household":
+        household = _household()
+        return json.loads(household) if household else schema(stem)
+    pack = served_pack() if stem == "decision" else None
+    return decision_schema(pack) if pack is not None else schema(stem)

@@ -19,9 +19,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine import presentation, versions
+from engine.aggregate import NULL, describe, group_of
 from engine.errors import DoudiError
 from engine.inputs import id_number
-from engine.rolls import check_roll, output_csv_header, output_csv_row
+from engine.model import RulePack
+from engine.roll_output import output_csv_header, output_csv_row
+from engine.rolls import check_roll
 
 from .. import accepts_upload, batch_jobs
 from ..auth import permission_required
@@ -29,14 +33,15 @@ from ..batch_jobs import Job
 from ..charts import bars
 from ..db import get_db
 from ..i18n import select_locale
-from .check import ACTIONS, pack_and_version, show_value
+from .check import pack_and_version
 
 bp = Blueprint("batch", __name__, url_prefix="/batch")
 
 bp.before_app_request(batch_jobs.sweep_now_and_then)
 
 PAGE = 100
-FILTERS = ("all", "enroll", "continue", "exit", "none", "changed", "errors")
+COLUMNS = 5  # outputs shown per household where the pack names no headline
+CSS = ("up", "inherited", "down", "", "own")
 
 
 def display_name(filename: str) -> str:
@@ -52,13 +57,49 @@ def _job(job_id: str) -> Job:
 
 
 def _records(job: Job, which: str) -> Iterator[dict[str, Any]]:
+    """The job's output records that the filter keeps: all, errors, or ``output:value``."""
+    path, by_output, wanted = which.partition(":")
     with open(job.target, encoding="utf-8") as f:
         for line in f:
             record = json.loads(line)
-            action = (record.get("outputs") or {}).get("review_action")
-            if which == "all" or (which == "errors" and "error" in record) or action == which or \
-                    (which == "changed" and action in ("enroll", "exit")):
+            outputs = record.get("outputs")
+            if which == "all" or (which == "errors" and "error" in record) or (
+                    by_output and outputs is not None and group_of(presentation.value_at(outputs, path)) == wanted):
                 yield record
+
+
+def filters(job: Job, pack: RulePack, lang: str) -> dict[str, str]:
+    """The filters of a job's results by name: all, each group of the summary's categories and flags, errors."""
+    shown = presentation.of(pack)
+    out = {"all": _("All")}
+    for agg in shown.summary:
+        for path, value in ((agg.by, None), *agg.where) if agg.by else agg.where:
+            info = shown.outputs[path]
+            if info.kind not in ("category", "flag"):
+                continue
+            groups = [group_of(value)] if value is not None else list(
+                job.summary.value(agg.name) if agg.by == path else info.values)
+            for group in groups:
+                name = info.values.get(group)
+                text = getattr(name, lang) if name is not None else (group or presentation.NONE)
+                out.setdefault(f"{path}:{group}", f"{getattr(info.label, lang)}：{text}")
+    out["errors"] = _("Errors")
+    return out
+
+
+def _chart(job: Job, pack: RulePack, lang: str) -> Any:
+    """Bars of the first summary line counted by a category, with the errors."""
+    shown = presentation.of(pack)
+    summary = job.summary
+    for name, label, rows in describe(summary, shown, lang):
+        agg = next(a for a in shown.summary if a.name == name)
+        if agg.by and agg.sum is None:
+            counts = summary.value(name)
+            bars_ = [(group_name or NULL, float(counts.get(group, 0)), CSS[i % 4])
+                     for i, (group, group_name, _value) in enumerate(rows)]
+            return bars(bars_ + [(_("Errors"), float(summary.errors), "own")],
+                        _("Households by %(what)s", what=label), unit="", width=640, bar_height=18, label_width=160)
+    return None
 
 
 def unreadable_roll(source: Path) -> str:
@@ -112,24 +153,34 @@ def index() -> Any:
 @permission_required("evaluate")
 def show(job_id: str) -> Any:
     job = _job(job_id)
+    pack = _pack(job)
+    lang = "zh" if select_locale() == "zh_CN" else "en"
+    shown = presentation.of(pack)
+    job.summary.aggregations = shown.summary  # a stored summary keeps the values, not the declarations
+    names = filters(job, pack, lang) if job.state == "done" else {}
     which = request.args.get("filter", "all")
-    which = which if which in FILTERS else "all"
+    which = which if which in names else "all"
     page = max(request.args.get("page", 1, type=id_number) or 1, 1)
-    rows, matched, chart = [], 0, None
+    rows, matched, chart, lines = [], 0, None, []
     if job.state == "done":
         for record in _records(job, which):
             matched += 1
             if (page - 1) * PAGE < matched <= page * PAGE:
                 rows.append(record)
-        s = job.summary
-        chart = bars([(str(ACTIONS[a]), float(s.by_action.get(a, 0)), css)
-                      for a, css in (("enroll", "up"), ("continue", "inherited"), ("exit", "down"), ("none", ""))]
-                     + [(_("Errors"), float(s.errors), "own")], _("Households by review action"), unit="",
-                     width=640, bar_height=18, label_width=160)
+        chart = _chart(job, pack, lang)
+        lines = describe(job.summary, shown, lang)
+    columns = [shown.outputs[p] for p in (shown.headline or [p for p, i in shown.outputs.items()
+                                                             if i.kind != "list"][:COLUMNS])]
     pages = max((matched + PAGE - 1) // PAGE, 1)
     return render_template("batch/job.html", job=job, status=job.status(), rows=rows, which=which, page=page,
-                           pages=pages, matched=matched, chart=chart, filters=FILTERS, actions=ACTIONS,
-                           show_value=show_value, zh=select_locale() == "zh_CN")
+                           pages=pages, matched=matched, chart=chart, filters=names, lines=lines, columns=columns,
+                           value_at=presentation.value_at, value_text=presentation.value_text,
+                           group_of=group_of, lang=lang, zh=lang == "zh")
+
+
+def _pack(job: Job) -> RulePack:
+    """The pack of the version a job was run with."""
+    return versions.pack_of(get_db(), job.version)[1]
 
 
 @bp.route("/<job_id>/status.json")
@@ -154,10 +205,13 @@ def download(job_id: str) -> Any:
     if job.state != "done":
         abort(409, _("The batch has not finished yet."))
 
-    def rows() -> Iterator[str]:
-        yield "\ufeff" + output_csv_header()  # the mark lets spreadsheet programs read the Chinese text
+    pack = _pack(job)
+    labels = request.args.get("labels")
+
+    def rows() -> Iterator[str]:  # the mark lets spreadsheet programs read the Chinese text
+        yield "\ufeff" + output_csv_header(pack, labels if labels in ("zh", "en") else None)
         for record in _records(job, "all"):
-            yield output_csv_row(record)
+            yield output_csv_row(pack, record)
 
     name = f"batch-{job.as_of.isoformat()}-{job.id}.csv"
     return Response(rows(), mimetype="text/csv",

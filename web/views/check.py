@@ -10,10 +10,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from engine import decisions, facts, versions
-from engine.amounts import format_amount
 from engine.errors import DoudiError, EvaluationError, HouseholdError, NotFound
 from engine.evaluate import evaluate
 from engine.inputs import whole_number
@@ -23,6 +21,7 @@ from engine.users import in_scope
 from ..auth import permission_required
 from ..db import get_db
 from ..i18n import select_locale
+from . import check_result
 
 bp = Blueprint("check", __name__, url_prefix="/check")
 
@@ -63,9 +62,6 @@ CHOICES: dict[str, dict[str, Any]] = {
                "transfer": _l("Transfers"), "basic_pension": _l("Basic pension"),
                "excluded": _l("Not counted (e.g. awards)")},
 }
-ACTIONS = {"enroll": _l("Enrol in dibao"), "continue": _l("Continue dibao"), "exit": _l("Exit dibao"),
-           "none": _l("Not eligible")}
-APPROVAL = {"county": _l("County approves"), "township": _l("Township approves")}
 ROW_TITLES = {"members": _l("Member %(n)s"), "medical_claims": _l("Medical claim %(n)s"),
               "incidents": _l("Incident %(n)s")}
 # the form's fields: household ones by path, a row's by "<collection>.<field>"
@@ -88,60 +84,6 @@ FIELDS = {
     "incidents.type": _l("Kind of incident"), "incidents.severity": _l("Severity"),
     "incidents.date": _l("Date it happened"),
 }
-
-# the outputs of docs/semantics.md §8, grouped as a decision notice shows them: (name, label, unit)
-SECTIONS: list[tuple[Any, list[tuple[str, Any, str]]]] = [
-    (_l("Household and income"), [
-        ("household_size", _l("Household size (counted)"), "persons"),
-        ("labour_capable_count", _l("Labour-capable members"), "persons"),
-        ("countable_income", _l("Countable household income (annual)"), "yuan"),
-        ("per_capita_income", _l("Per-capita income (annual)"), "yuan"),
-        ("dibao_standard", _l("Dibao standard (annual, per person)"), "yuan"),
-        ("dibao_standard_monthly", _l("Dibao standard (monthly, per person)"), "yuan")]),
-    (_l("Minimum living standard (dibao)"), [
-        ("income_test_passed", _l("Income test passed"), ""), ("asset_test_passed", _l("Asset test passed"), ""),
-        ("dibao_eligible", _l("Eligible for dibao"), ""), ("safety_net", _l("Safety-net household"), ""),
-        ("dibao_base_monthly", _l("Monthly base payment"), "yuan"),
-        ("dibao_supplement_monthly", _l("Monthly supplements"), "yuan"),
-        ("dibao_monthly", _l("Monthly dibao payment"), "yuan")]),
-    (_l("Medical insurance premium subsidy"), [
-        ("premium_subsidy.per_person", _l("Individual premium per person"), "yuan"),
-        ("premium_subsidy.persons", _l("Persons subsidised"), "persons"),
-        ("premium_subsidy.local_finance", _l("Paid by local finance"), "yuan"),
-        ("premium_subsidy.medical_assistance_fund", _l("Paid by the medical assistance fund"), "yuan")]),
-    (_l("Medical assistance"), [("medical_assistance", _l("Medical assistance in all"), "yuan")]),
-    (_l("Temporary assistance"), [
-        ("temporary_assistance", _l("Temporary assistance"), "yuan"),
-        ("temporary_assistance_approval", _l("Approval level"), "approval")]),
-    (_l("Priorities and review"), [
-        ("education_priority", _l("Priority for education aid"), ""),
-        ("housing_priority", _l("Priority for house renovation"), ""),
-        ("housing_overdue", _l("House renovation overdue"), ""),
-        ("annual_review_due", _l("Annual review due"), ""), ("review_action", _l("Review action"), "action")]),
-]
-
-
-def show_value(value: Any, unit: str = "") -> str:
-    """An output as a person reads it: 是/否, 363 元, 3 人, the review action's name."""
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if unit == "action":
-        return str(ACTIONS.get(value, value))
-    if unit == "approval":
-        return str(APPROVAL.get(value, _("None"))) if value else _("None")
-    if value is None:
-        return "—"
-    if isinstance(value, list | tuple):
-        return "、".join(show_value(v) for v in value) or "—"
-    if isinstance(value, dict):
-        return "；".join(f"{k}: {show_value(v)}" for k, v in value.items())
-    text = format_amount(value)
-    if unit == "yuan":
-        return _("%(amount)s yuan", amount=text)
-    if unit == "persons":
-        return ngettext("%(n)s person", "%(n)s persons", value, n=text)
-    return text
-
 
 def label(kind: str, code: Any) -> str:
     """A code of the household facts (relation, disease, …) in the page's language."""
@@ -462,30 +404,7 @@ def index() -> Any:
 @permission_required("decisions.read")
 def result(decision_id: int) -> Any:
     version, pack, stored = stored_decision(decision_id)
-    stored = decisions.with_trace(get_db(), stored)
-    decision = stored["decision"]
-    outputs = decision["outputs"]
-    sections = []
-    for title, rows in SECTIONS:
-        shown = []
-        for name, row_label, unit in rows:
-            head, _sep, tail = name.partition(".")
-            value = (outputs.get(head) or {}).get(tail) if tail else outputs.get(head)
-            shown.append((name, row_label, show_value(value, unit)))
-        sections.append((title, shown))
-    known = {name.partition(".")[0] for _title, rows in SECTIONS for name, _label, _unit in rows}
-    known.add("medical_claims")
-    extra = [(name, pack.variables[("household", name)].label if ("household", name) in pack.variables
-              else (pack.outputs.get(name) or {}).get("label", name) if isinstance(pack.outputs.get(name), dict)
-              else name, show_value(value)) for name, value in outputs.items() if name not in known]
-    lang = "zh" if select_locale() == "zh_CN" else "en"
-    # each sentence with the clause it cites beside it (older stored decisions: the sentences alone)
-    reasons = ([(item["text"][lang], item["clause"]) for item in decision.get("reason_items") or []]
-               or [(sentence, None) for sentence in decision["reasons"][lang]])
-    return render_template("check/result.html", stored=stored, decision=decision, outputs=outputs,
-                           sections=sections, extra=extra, reasons=reasons,
-                           facts=stored["facts"], label=label, show_value=show_value, pack=pack,
-                           latest=version)
+    return check_result.render(version, pack, stored, label=label)
 
 
 def stored_decision(decision_id: int) -> tuple[Any, RulePack, dict[str, Any]]:

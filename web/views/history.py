@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
 
-from engine import decisions
+from engine import decisions, presentation
 from engine.errors import NotFound
 from engine.inputs import id_number
 from engine.model import RulePack
@@ -15,7 +15,8 @@ from engine.users import can, in_scope
 from ..auth import permission_required
 from ..db import get_db
 from ..i18n import select_locale
-from .check import ACTIONS, pack_and_version, require_county, show_value, stored_decision
+from .check import pack_and_version, require_county, stored_decision
+from .check_result import headline, lang, show_value
 
 bp = Blueprint("history", __name__, url_prefix="/decisions")
 
@@ -59,23 +60,29 @@ def index() -> Any:
     page = max(request.args.get("page", 1, type=id_number) or 1, 1)
     rows, more = _search(pack, household_id, county, page)
     args = {k: v for k, v in (("household_id", household_id), ("county", county)) if v}
+    shown = presentation.of(pack)
+    language = lang()
+    columns = [r[1] for r in headline(shown, {}, language)]  # the pack's headline outputs, by label
+    for row in rows:
+        row["headline"] = [text for _path, _label, text in headline(shown, row["outputs"], language)]
     return render_template("history/index.html", rows=rows, more=more, page=page, counties=counties,
-                           household_id=household_id or "", county=county or "", args=args, actions=ACTIONS,
-                           show_value=show_value, may_replay=can(g.user, "evaluate"))
+                           household_id=household_id or "", county=county or "", args=args, columns=columns,
+                           may_replay=can(g.user, "evaluate"))
 
 
 @bp.route("/<int:decision_id>")
 @permission_required("decisions.read")
 def show(decision_id: int) -> Any:
-    _version, _pack, stored = stored_decision(decision_id)
+    _version, pack, stored = stored_decision(decision_id)
     return render_template("history/show.html", stored=stored, replay=None, show_value=show_value,
+                           headline=headline(presentation.of(pack), stored["outputs"], lang()),
                            may_replay=can(g.user, "evaluate"))
 
 
 @bp.post("/<int:decision_id>/replay")
 @permission_required("evaluate")
 def replay(decision_id: int) -> Any:
-    stored_decision(decision_id)
+    _version, pack, _stored = stored_decision(decision_id)
     try:
         result = decisions.replay(get_db(), decision_id, g.user.username)
     except NotFound as exc:
@@ -83,4 +90,5 @@ def replay(decision_id: int) -> Any:
     changed = [(d["path"], d["stored"], d["replayed"]) for d in result["differences"]]
     stored = decisions.get(get_db(), decision_id)
     return render_template("history/show.html", stored=stored, replay=result, changed=changed[:100],
-                           more_changes=max(len(changed) - 100, 0), show_value=show_value, may_replay=True)
+                           more_changes=max(len(changed) - 100, 0), show_value=show_value, may_replay=True,
+                           headline=headline(presentation.of(pack), stored["outputs"], lang()))

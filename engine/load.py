@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -329,7 +330,13 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
 def _bounds(declaration: Any, key: str) -> tuple[Bound, ...]:
     """A declaration's ``at_least`` or ``at_most`` bounds as written (constants are converted by ``checks``)."""
     return tuple(Bound(b.get("parameter"), b.get("of", "self"), b["reference"], b.get("value"),
-                       tuple(b["levels"]) if "levels" in b else None) for b in declaration.get(key, ()))
+                       tuple(b["levels"]) if "levels" in b else None,
+                       _multiplier(b.get("times"))) for b in declaration.get(key, ()))
+
+
+def _multiplier(raw: Any) -> Any:
+    """A bound's ``times`` as an exact number; anything else (NaN) is kept as written, and refused by ``checks``."""
+    return exact(raw) if isinstance(raw, int | float) and math.isfinite(raw) else raw
 
 
 def _rule_lines(rule: Any) -> tuple[tuple[str, int], ...]:

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from . import codes, schemas
+from . import codes, presentation_check, schemas
 from .amounts import Fraction, exact
 from .errors import Problem, RulePackError
 from .inputs import limit, size_text
@@ -68,6 +68,7 @@ def _load_files(files: dict[str, str]) -> RulePack:
     documents = parse_documents(files)
     pack = build_pack(documents)
     found = check_pack(pack) + codes.pack_problems(pack)
+    found += presentation_check.problems(pack, documents[pack.pack_file])
     found += check_coverage(pack, documents)
     try:
         plan = build_plan(pack)
@@ -324,6 +325,7 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         outputs=_plain(meta["outputs"]), tests=tuple(tests), digest=digest_of(documents),
         pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
         sources={n: _plain(d) for n, d in documents.items()}, codes=code_lists, labels=labels,
+        presentation=_plain(meta.get("presentation", {})),
     )
 
 

@@ -169,6 +169,7 @@ class RulePack:
     codes: dict[str, CodeList] = field(repr=False, default_factory=dict)
     # names of codes for reasons (see engine.reasons): table → code → {"zh", "en"}, from rules files' labels:
     labels: dict[str, dict[str, dict[str, str]]] = field(repr=False, compare=False, default_factory=dict)
+    presentation: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)  # see engine.presentation
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

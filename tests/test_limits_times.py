@@ -8,6 +8,7 @@ import pytest
 from conftest import HUNAN
 
 from engine import RulePackError
+from engine.amounts import Fraction
 from engine.load import load_files, read_files
 
 PROVINCE = "values/430000-湖南省.yaml"
@@ -47,8 +48,6 @@ def _refused(files: dict[str, str]) -> list:
 
 
 def test_the_multiplier_is_loaded_exactly(shipped):
-    from fractions import Fraction
-
     [bound] = load_files(_floor_bound(shipped, "1.2")).parameters["notional_income_floor"].at_least
     assert bound.times == Fraction(6, 5) and bound.applied(3960) == 4752 and bound.applied({"a": 5}) == {"a": 6}
 
@@ -130,3 +129,19 @@ def test_a_multiplier_that_is_not_a_number_is_refused_not_crashed(shipped):
                      "    at_least: [{parameter: dibao_standard, of: self, times: .nan, reference: x}]\n")
     [problem] = _refused(files)
     assert problem.path == "parameters.notional_income_floor.at_least" and "times" in problem.message
+
+
+def test_the_parameter_page_and_the_jurisdictions_api_show_the_multiplied_floor(shipped):
+    import datetime as dt
+
+    from engine.evaluate import parameter_index
+    from web.api.jurisdictions import _floor
+    from web.views.parameters import _row
+
+    pack = load_files(_floor_bound(shipped))
+    param, on = pack.parameters["notional_income_floor"], dt.date(2019, 6, 1)
+    floor = _floor(pack, parameter_index(pack), param, "430000", on)
+    assert (floor["value"], floor["times"], floor["parameter"], floor["jurisdiction"]) == \
+        (4752, 1.2, "dibao_standard", "430000")
+    [shown] = _row(pack, parameter_index(pack), param, pack.jurisdictions["430000"], on)["floors"]
+    assert (shown["value"], shown["times"], shown["where"]) == (4752, Fraction(6, 5), "湖南省")

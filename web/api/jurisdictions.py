@@ -68,7 +68,7 @@ def _floor(pack: RulePack, index: ParameterIndex, param: Parameter, code: str, o
             best = (value, {"value": plain(value), "parameter": bound.parameter,
                             "jurisdiction": limit.jurisdiction, "effective": limit.effective.isoformat(),
                             "document": limit.document, "reference": bound.reference}
-                    | ({"times": plain(bound.times)} if bound.times is not None else {}))
+                    | ({"times": float(bound.times)} if bound.times is not None else {}))
     return best[1] if best else None
 
 

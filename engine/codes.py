@@ -19,7 +19,7 @@ from .model import CodeList, RulePack, Text
 
 def build(node: dict[str, Any]) -> dict[str, CodeList]:
     """The code lists of a pack's schema-valid ``codes:`` section."""
-    return {name: CodeList(name, Text(c["label"]["zh"], c["label"]["en"]), tuple(c["fields"]),
+    return {name: CodeList(name, Text(c["label"]["zh"], c["label"]["en"]), tuple(c.get("fields", ())),
                            tuple(c.get("parameters", ())),
                            {code: Text(t["zh"], t["en"]) for code, t in c["values"].items()})
             for name, c in node.items()}
@@ -53,11 +53,26 @@ def _at(node: Any, parts: list[str], path: str) -> Iterator[tuple[str, Any]]:
         yield from _at(node[parts[0]], parts[1:], f"{path}.{parts[0]}" if path else parts[0])
 
 
-def household_problems(pack: RulePack, data: dict[str, Any]) -> list[Problem]:
-    """A problem for every coded field of a (schema-valid) household that holds an undeclared code."""
+def facts_problems(lists: dict[str, CodeList], facts: Any) -> list[Problem]:
+    """A problem for every field of the facts declaration of type code naming an undeclared code list."""
     found = []
+    for name, paths in facts.code_fields().items():
+        if name not in lists:
+            near = difflib.get_close_matches(name, list(lists), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f" (declared: {', '.join(lists) or 'none'})"
+            found += [Problem(f"{path}: 'codes: {name}' is not a code list of pack.yaml{hint}",
+                              f"{path}：代码表 '{name}' 未在 pack.yaml 的 codes 中声明", file=facts.file,
+                              path=path) for path in paths]
+    return found
+
+
+def household_problems(pack: RulePack, data: dict[str, Any]) -> list[Problem]:
+    """A problem for every coded field of a (schema-valid) household that holds an undeclared code: the
+    fields a code list names (``fields:``) and those the facts declare of type code."""
+    found = []
+    declared = pack.facts.code_fields() if pack.facts is not None else {}
     for codes in pack.codes.values():
-        for field in codes.fields:
+        for field in dict.fromkeys([*codes.fields, *declared.get(codes.name, ())]):
             for path, code in _at(data, field.split("."), ""):
                 if code is None or code in codes.values:
                     continue

@@ -23,7 +23,7 @@ from .errors import DoudiError, EvaluationError, HouseholdError, Problem
 from .expressions import Env, encode_for_durable
 from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
-from .plan import SCOPE_COLLECTION, CompiledRule, Decided, Gate, Plan, Stage, build_plan
+from .plan import CompiledRule, Decided, Gate, Plan, Stage, build_plan
 from .reasons import render
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
@@ -122,7 +122,7 @@ def _run_all(pack: RulePack, households: list[Any], on: dt.date, trace: bool,
         try:
             facts.check(pack, household)
             params, base = _base(pack, household["county"], on)
-            values = facts.flatten(plan.flatten, household, base)
+            values = facts.flatten(plan.flatten, household, base, pack.facts.table)
             results.append(_Run(pack, plan, values, params, trace, reasons))
         except DoudiError as exc:
             results.append(exc)
@@ -192,7 +192,8 @@ def _match(session: Any, stage: Stage, by_durable: dict[str, tuple[CompiledRule 
         memo = stage.memos[scope]
         table, lookups, hits = memo.table, 0, 0
         asked: dict[tuple[Any, ...], list[tuple[int, list[Any], int, int]]] = {}
-        build, collection, slot = stage.builders[scope], SCOPE_COLLECTION.get(scope), stage.masks[scope]
+        build, slot = stage.builders[scope], stage.masks[scope]
+        collection = runs[0][1].plan.scope_collection.get(scope) if runs else None
         make = stage.makers[scope]
         for i, run in runs:
             values, masks = run.values, run.masks
@@ -296,7 +297,7 @@ class _Run:
         """The error of a value of this household that cannot be handed to durable-rules for ``stage``,
         naming the first value that fails (``exc``, what the generated fact builder raised, otherwise)."""
         values = self.values
-        for ent in [None] if scope == "household" else values[SCOPE_COLLECTION[scope]]:
+        for ent in [None] if scope == "household" else values[self.plan.scope_collection[scope]]:
             for _, from_entity, name, type_ in stage.fields[scope]:
                 value = ent[name] if from_entity else values[name]  # type: ignore[index]
                 if type_ == "null" or value is None:
@@ -324,7 +325,7 @@ class _Run:
         if idx < 0:
             ent, earlier, target = None, None, self.values
         else:
-            items = self.values[SCOPE_COLLECTION[rule.scope]]
+            items = self.values[self.plan.scope_collection[rule.scope]]
             ent = target = items[idx]
             earlier = items[:idx] if cr.reads_earlier else None
         values = self.values
@@ -354,7 +355,7 @@ class _Run:
         if rule.reason and self.want_reasons:
             self._reason(cr, env or Env(values, ent, earlier), idx)
         if self.trace:
-            label = _label(rule.scope, ent, idx) if ent is not None else None
+            label = _label(self.plan.scope_collection, rule.scope, ent, idx) if ent is not None else None
             self.steps.append(self._step(cr, ent, label, result))
 
     def claim(self, cr: CompiledRule, var: str, target: dict[str, Any], ent: dict[str, Any] | None,
@@ -364,7 +365,7 @@ class _Run:
         earlier = self._set_by.get(slot)
         rule = cr.rule
         if earlier is not None and earlier != rule.id:  # (the same rule: computed again to explain an error)
-            label = _label(rule.scope, ent, idx) if ent is not None else None
+            label = _label(self.plan.scope_collection, rule.scope, ent, idx) if ent is not None else None
             raise EvaluationError(
                 f"rules {earlier} and {rule.id} both set {var}"
                 + (f" for {label}" if label else "") + "; make their conditions exclusive",
@@ -374,8 +375,9 @@ class _Run:
     def _lookup(self, ent: dict[str, Any] | None, scope: str, name: str) -> Any:
         if ent is not None and name in ent:
             return ent[name]
-        if scope in SCOPE_COLLECTION and (ent is None or name not in ent):
-            return [item.get(name) for item in self.values[SCOPE_COLLECTION[scope]]]
+        collections = self.plan.scope_collection
+        if scope in collections and (ent is None or name not in ent):
+            return [item.get(name) for item in self.values[collections[scope]]]
         return self.values.get(name)
 
     def _step(self, cr: CompiledRule, ent: dict[str, Any] | None, label: str | None,
@@ -387,7 +389,7 @@ class _Run:
             elif scope == cr.rule.scope and ent is not None:
                 inputs[name] = plain(ent.get(name))
             else:
-                inputs[f"{SCOPE_COLLECTION[scope]}.{name}"] = plain(self._lookup(None, scope, name))
+                inputs[f"{self.plan.scope_collection[scope]}.{name}"] = plain(self._lookup(None, scope, name))
         parameters = {}
         for name in cr.parameters:
             r = self.params[name]
@@ -405,7 +407,7 @@ class _Run:
         item = {"rule": cr.rule.id, "clause": reference, "figures": {k: plain(v) for k, v in figures.items()},
                 "text": {"zh": zh, "en": en}}
         if position >= 0 and env.ent is not None:
-            item["entity"] = _label(cr.rule.scope, env.ent, position)
+            item["entity"] = _label(self.plan.scope_collection, cr.rule.scope, env.ent, position)
         self._reasons.append((cr.order, position, zh if reference in zh else f"{zh}（{reference}）",
                               en if reference in en else f"{en} ({reference})", item))
 
@@ -420,7 +422,7 @@ class _Run:
         return self.plan.outputs(self.values)
 
 
-def _label(scope: str, ent: dict[str, Any], idx: int) -> str:
+def _label(collections: dict[str, str], scope: str, ent: dict[str, Any], idx: int) -> str:
     if scope == "member":
         return str(ent.get("id"))
-    return f"{SCOPE_COLLECTION[scope]}[{idx}]"
+    return f"{collections[scope]}[{idx}]"

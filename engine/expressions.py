@@ -22,8 +22,6 @@ from typing import Any
 from . import limits
 from .amounts import Fraction, apply_bands, round_half_up, simplest
 
-SCOPES = ("household", "member", "claim", "incident")
-COLLECTIONS = {"members": "member", "claims": "claim", "incidents": "incident"}
 NUMERIC = {"money", "number", "int"}
 
 
@@ -50,8 +48,8 @@ class Symbol:
     """A name an expression can use: a household fact, a parameter or a variable set by rules."""
 
     name: str
-    kind: str  # fact | parameter | variable | input
-    scope: str  # household | member | claim | incident
+    kind: str  # fact | parameter | variable | input | collection (keyed ("collection", name); scope: its items')
+    scope: str  # household, or the scope of a collection the pack's facts declare: member, claim, …
     type: str  # money | number | int | bool | str | date | list | map | bands
     nullable: bool = False
     default: Any = None
@@ -133,6 +131,8 @@ class Compiler:
     def __init__(self, symbols: dict[tuple[str, str], Symbol], scope: str, inline: Inline | None = None):
         self.symbols = symbols
         self.scope = scope
+        # the collections expressions can loop over (name -> scope of its items), from the pack's facts
+        self.collections = {sym.name: sym.scope for (kind, _), sym in symbols.items() if kind == "collection"}
         self.inline = inline
         self._loops: dict[str, str] = {}
         self._reads: set[tuple[str, str]] = set()
@@ -152,7 +152,7 @@ class Compiler:
         if ("household", name) in self.symbols:
             return self.symbols[("household", name)]
         known = sorted({n for (s, n) in self.symbols if s in ("household", self.scope)}
-                       | set(COLLECTIONS) | set(self._local))
+                       | set(self.collections) | set(self._local))
         hint = difflib.get_close_matches(name, known, n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         raise ExpressionError(f"unknown name '{name}'{suggestion}")
@@ -285,7 +285,7 @@ class Compiler:
         if dotted in self._local:
             return (lambda env: env.ent[dotted] if env.ent is not None else env.hh[dotted]), \
                 self._local[dotted]
-        if dotted in COLLECTIONS or dotted == "earlier":
+        if dotted in self.collections or dotted == "earlier":
             raise ExpressionError(f"'{dotted}' is a list: use it in sum(...), count(...), any(...)")
         sym = self._lookup(dotted, node)
         self._reads.add((sym.scope, dotted))
@@ -411,7 +411,7 @@ class Compiler:
             raise ExpressionError("the loop variable must be a plain name")
         var = gen.target.id
         coll = self._collection(gen.iter)
-        scope = _collection_scope(gen.iter, self.scope)
+        scope = _collection_scope(gen.iter, self.scope, self.collections)
         if var in self._loops or var in self._local:
             raise ExpressionError(f"loop variable '{var}' is already in use")
         self._loops[var] = scope
@@ -455,7 +455,7 @@ class Compiler:
         return (lambda env: all(items(env))), "bool"
 
     def _collection(self, node: ast.AST) -> Fn:
-        if isinstance(node, ast.Name) and node.id in COLLECTIONS:
+        if isinstance(node, ast.Name) and node.id in self.collections:
             key = node.id
             return lambda env: env.hh[key]
         if isinstance(node, ast.Name) and node.id == "earlier":
@@ -525,7 +525,7 @@ class Compiler:
 
     def _is_field(self, node: ast.AST) -> bool:
         d = self._dotted(node)
-        return d is not None and d.split(".")[0] not in self._loops and d not in COLLECTIONS
+        return d is not None and d.split(".")[0] not in self._loops and d not in self.collections
 
     def _cond_compare(self, left: ast.expr, op: ast.cmpop, right: ast.expr,
                       keys: dict[str, Symbol], negate: bool) -> dict[str, Any]:
@@ -762,7 +762,7 @@ class _Python:
         raise _Unsupported
 
     def collection(self, node: ast.AST) -> str:
-        if isinstance(node, ast.Name) and node.id in COLLECTIONS:
+        if isinstance(node, ast.Name) and node.id in self.c.collections:
             return f"hh[{node.id!r}]"
         if isinstance(node, ast.Name) and node.id == "earlier":
             return "earlier"
@@ -775,7 +775,7 @@ class _Python:
         var = loop.target.id
         coll = self.collection(loop.iter)
         self.loops[var] = f"_v{len(self.loops)}"
-        self.c._loops[var] = _collection_scope(loop.iter, self.c.scope)
+        self.c._loops[var] = _collection_scope(loop.iter, self.c.scope, self.c.collections)
         try:
             head = f"for {self.loops[var]} in {coll}" + "".join(f" if {self.expr(f)}" for f in loop.ifs)
             if name == "count":
@@ -839,10 +839,10 @@ def _parse(source: str) -> ast.Expression:
         raise ExpressionError(str(exc), message_zh=exc.message_zh) from None
 
 
-def _collection_scope(node: ast.AST, own_scope: str) -> str:
+def _collection_scope(node: ast.AST, own_scope: str, collections: dict[str, str]) -> str:
     if isinstance(node, ast.Name) and node.id == "earlier":
         return own_scope
-    return COLLECTIONS[node.id]  # type: ignore[attr-defined]
+    return collections[node.id]  # type: ignore[attr-defined]
 
 
 def _arith_type(op: ast.operator, ta: str, tb: str) -> str:

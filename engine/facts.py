@@ -1,8 +1,9 @@
-"""Household facts: validated against ``household.schema.json`` and the pack, then flattened.
+"""Household facts: validated against the pack's household schema and the pack, then flattened.
 
-A typo must never become a zero: unknown fields, negative amounts, duplicate member ids, claims
-for unknown members, counties outside the pack all raise :class:`HouseholdError`, each problem
-naming the field by its path (``members[1].age``).
+A typo must never become a zero: unknown fields, negative amounts, duplicate member ids, rows or tables
+naming unknown members, undeclared codes, counties outside the pack all raise :class:`HouseholdError`,
+each problem naming the field by its path (``members[1].age``). What is checked comes from the pack's
+fact declarations (``pack.facts``, engine/factsdecl.py): no field is named here.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from . import codes, schemas
 from .amounts import exact
 from .errors import HouseholdError, Problem
 from .expressions import Symbol
+from .factsdecl import FactField, Facts
 from .model import RulePack
-
-_COLLECTIONS = (("members", "member", "members"), ("medical_claims", "claim", "claims"),
-                ("incidents", "incident", "incidents"))
 
 
 def check(pack: RulePack, data: Any) -> None:
@@ -28,30 +27,24 @@ def check(pack: RulePack, data: Any) -> None:
         raise HouseholdError("a household must be a JSON object",
                              [Problem("expected a JSON object", "应为 JSON 对象", path="(household)")],
                              message_zh="家庭信息必须是 JSON 对象")
-    valid = schemas.is_valid("household", data)
-    if not valid or not _dates_valid(data):
-        found, headline = schemas.problems("household", data)
+    declared = pack.facts
+    valid = schemas.valid(declared.fast, data)
+    if not valid or not _dates_valid(declared, data):
+        found, headline = schemas.problems_of(declared.validator, data)
         if found:
             raise HouseholdError(f"invalid household: {headline}", found, message_zh="家庭信息有误")
     found = []
     if not valid:  # NaN and infinities pass JSON Schema's number type (jsonschema's), not the fast check
         found = [Problem(f"{value!r} is not a finite number", f"{value!r} 不是有效数字", path=path)
                  for path, value in _non_finite(data, "")]
+    members = declared.members.key
     ids: dict[str, int] = {}
-    for i, m in enumerate(data["members"]):
-        if m["id"] in ids:
-            found.append(Problem(f"duplicate member id {m['id']!r} (also members[{ids[m['id']]}])",
-                                 f"成员编号 {m['id']!r} 重复", path=f"members[{i}].id"))
-        ids.setdefault(m["id"], i)
-    for i, c in enumerate(data.get("medical_claims", [])):
-        if c["member"] not in ids:
-            found.append(Problem(f"claim for unknown member {c['member']!r} (members: {', '.join(ids)})",
-                                 f"医疗费用所属成员 {c['member']!r} 不在家庭成员中",
-                                 path=f"medical_claims[{i}].member"))
-    for mid in data.get("medical_aid_paid_ytd", {}):
-        if mid not in ids:
-            found.append(Problem(f"medical aid paid to unknown member {mid!r}",
-                                 f"已付医疗救助的成员 {mid!r} 不在家庭成员中", path=f"medical_aid_paid_ytd.{mid}"))
+    for i, m in enumerate(data.get(members) or []):
+        if m.get("id") in ids:
+            found.append(Problem(f"duplicate member id {m['id']!r} (also {members}[{ids[m['id']]}])",
+                                 f"成员编号 {m['id']!r} 重复", path=f"{members}[{i}].id"))
+        ids.setdefault(m.get("id"), i)
+    found += _member_problems(declared, data, ids)
     found += codes.household_problems(pack, data)
     county = pack.jurisdictions.get(data["county"])
     if county is None or county.level != "county":
@@ -67,10 +60,10 @@ Fields = dict[str, list[tuple[str, tuple[str, ...], Symbol]]]
 
 def fact_fields(symbols: dict[tuple[str, str], Symbol]) -> Fields:
     """The fact symbols of each scope with their paths (worked out once per pack)."""
-    fields: Fields = {"household": [], "member": [], "claim": [], "incident": []}
+    fields: Fields = {"household": []}
     for (scope, name), sym in symbols.items():
         if sym.kind == "fact":
-            fields[scope].append((name, tuple(name.split(".")), sym))
+            fields.setdefault(scope, []).append((name, tuple(name.split(".")), sym))
     return fields
 
 
@@ -83,11 +76,13 @@ def flatteners(fields: Fields, defaults: dict[str, dict[str, Any]]) -> dict[str,
     return {scope: _flattener(scope, scope_fields, defaults.get(scope, {})) for scope, scope_fields in fields.items()}
 
 
-def flatten(by_scope: dict[str, Flattener], data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+def flatten(by_scope: dict[str, Flattener], data: dict[str, Any], base: dict[str, Any],
+            table: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
     """The values of a checked household: ``base`` (rule variables at their defaults, parameters), its facts,
-    and its members, medical claims and incidents each as values of their own."""
+    and the items of each collection of ``table`` (json key, scope, expression name; ``Facts.table``)
+    each as values of their own, under the collection's expression name."""
     values = by_scope["household"](data, base)
-    for key, scope, name in _COLLECTIONS:
+    for key, scope, name in table:
         items = data.get(key)
         values[name] = [by_scope[scope](item) for item in items] if items else []
     return values
@@ -135,12 +130,47 @@ def _flattener(scope: str, fields: list[tuple[str, tuple[str, ...], Symbol]],
     return flatten
 
 
-def _dates_valid(data: dict[str, Any]) -> bool:
-    dates = [data.get("last_review")] + [i.get("date") for i in data.get("incidents", [])]
+def _values(data: dict[str, Any], declared: Facts, kinds: tuple[str, ...]) -> list[tuple[str, Any, FactField]]:
+    """The values of the declared fields of ``kinds`` in a household, each with its path and field."""
+    out = []
+
+    def at(obj: Any, f: FactField, prefix: str) -> None:
+        node = obj
+        for part in f.path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            out.append((prefix + f.path, node, f))
+
+    for f in declared.leaves():
+        if f.type in kinds:
+            at(data, f, "")
+    for c in declared.collections:
+        wanted = [f for f in c.leaves() if f.type in kinds]
+        for i, item in enumerate(data.get(c.key) or [] if wanted else []):
+            for f in wanted:
+                at(item, f, f"{c.key}[{i}].")
+    return out
+
+
+def _member_problems(declared: Facts, data: dict[str, Any], ids: dict[str, int]) -> list[Problem]:
+    """Fields of type member and tables of money_by_member must name members of the household."""
+    found = []
+    known = ", ".join(map(str, ids))
+    for path, value, f in _values(data, declared, ("member", "money_by_member")):
+        if f.type == "member" and value not in ids:
+            found.append(Problem(f"{f.label.en}: unknown member {value!r} (members: {known})",
+                                 f"{f.label.zh}：成员 {value!r} 不在家庭成员中", path=path))
+        elif f.type == "money_by_member":
+            found += [Problem(f"{f.label.en}: unknown member {mid!r} (members: {known})",
+                              f"{f.label.zh}：成员 {mid!r} 不在家庭成员中", path=f"{path}.{mid}")
+                      for mid in value if mid not in ids]
+    return found
+
+
+def _dates_valid(declared: Facts, data: dict[str, Any]) -> bool:
     try:
-        for d in dates:
-            if d is not None:
-                dt.date.fromisoformat(d)
+        for _path, value, _f in _values(data, declared, ("date",)):
+            dt.date.fromisoformat(value)
     except (TypeError, ValueError):
         return False
     return True

@@ -7,19 +7,21 @@ path, message in English and Chinese) and raised together as one :class:`RulePac
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 import math
 from pathlib import Path
 from typing import Any
 
-from . import codes, presentation_check, schemas
+from . import codes, factsdecl, presentation_check, schemas
 from .amounts import Fraction, exact
 from .errors import Problem, RulePackError
 from .inputs import limit, size_text
 from .limits import Limits, enforced
 from .model import Bound, DatedValue, Jurisdiction, Parameter, PolicyTest, Rule, RulePack, Text, Variable
 from .source import Node, check_size, line_at, parse_yaml
+from .source import plain as _plain
 
 
 def load_pack(folder: str | Path) -> RulePack:
@@ -309,9 +311,16 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
                                     _plain(t.get("household", {})), _plain(t.get("expect")), t.get("expect_error"),
                                     name, t.line, edit, _plain(t.get("expect_reasons"))))
 
+    code_lists = codes.build(meta.get("codes", {}))
+    facts = factsdecl.base()
+    try:
+        facts = factsdecl.of_documents(by_kind["facts"])
+    except RulePackError as exc:
+        found += exc.problems
+    found += codes.facts_problems(code_lists, facts)
+    found += _scope_problems(facts, variables, rules)
     if found:
         raise RulePackError(str(found[0]), found, message_zh="规则包有错误")
-    code_lists = codes.build(meta.get("codes", {}))
     for code_list in code_lists.values():  # a code list's names serve the reasons where the rules do not name a code
         table = labels.setdefault(code_list.name, {})
         for code, text in code_list.values.items():
@@ -324,9 +333,25 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
         parameters=parameters, values=tuple(values), variables=variables, rules=tuple(rules),
         outputs=_plain(meta["outputs"]), tests=tuple(tests), digest=digest_of(documents),
         pack_file=pack_file, output_lines={k: meta["outputs"].line_of(k) for k in meta["outputs"]},
-        sources={n: _plain(d) for n, d in documents.items()}, codes=code_lists, labels=labels,
+        sources={n: _plain(d) for n, d in documents.items()}, codes=code_lists, labels=labels, facts=facts,
         presentation=_plain(meta.get("presentation", {})),
     )
+
+
+def _scope_problems(facts: factsdecl.Facts, variables: dict[tuple[str, str], Variable],
+                    rules: list[Rule]) -> list[Problem]:
+    """A rule's ``for_each`` and a variable's ``scope`` must be household or a declared collection's scope."""
+    found = []
+    wrong = [(v.file, 0, f"variables.{v.name}.scope", v.scope) for v in variables.values()]
+    wrong += [(r.file, r.line, f"rules.{r.id}.for_each", r.scope) for r in rules]
+    for file, line, path, scope in wrong:
+        if scope not in facts.scopes:
+            near = difflib.get_close_matches(scope, facts.scopes, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f" (scopes: {', '.join(facts.scopes)})"
+            found.append(Problem(f"'{scope}' is not a scope of the household facts{hint}",
+                                 f"'{scope}' 不是家庭信息的范围（可用：{'、'.join(facts.scopes)}）",
+                                 file=file, line=line or None, path=path))
+    return found
 
 
 def _bounds(declaration: Any, key: str) -> tuple[Bound, ...]:
@@ -359,12 +384,3 @@ def _source(value: Any) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
     return str(value)
-
-
-def _plain(value: Any) -> Any:
-    """Drop the line bookkeeping: plain dicts and lists, safe to serialise and to compare."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

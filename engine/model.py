@@ -170,6 +170,8 @@ class RulePack:
     # names of codes for reasons (see engine.reasons): table → code → {"zh", "en"}, from rules files' labels:
     labels: dict[str, dict[str, dict[str, str]]] = field(repr=False, compare=False, default_factory=dict)
     presentation: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)  # see engine.presentation
+    # the household facts (engine.factsdecl.Facts): the base model with the pack's facts.yaml
+    facts: Any = field(repr=False, compare=False, default=None)
 
     def __repr__(self) -> str:
         return f"RulePack({self.id!r}, {self.digest[:19]}…)"

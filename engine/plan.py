@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import durable_backend, limits, schemas
+from . import durable_backend, limits
 from .amounts import Fraction
 from .decision import plain
 from .errors import Problem, RulePackError
@@ -39,8 +39,6 @@ from .expressions import Compiled, Compiler, ExpressionError, Symbol, encode_for
 from .facts import Fields, Flattener, fact_fields, flatteners
 from .model import Rule, RulePack
 from .reasons import FORMATS, Labels, Slot, Template, split
-
-SCOPE_COLLECTION = {"member": "members", "claim": "claims", "incident": "incidents"}
 
 
 @dataclass
@@ -179,11 +177,12 @@ class Plan:
     masks: tuple[Any, ...] = ()
     flatten: dict[str, Flattener] = field(default_factory=dict)  # scope -> flattener of checked facts
     outputs: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # values -> SPEC §8 outputs
+    scope_collection: dict[str, str] = field(default_factory=dict)  # scope -> its collection (pack.facts)
 
 
 def symbol_table(pack: RulePack) -> dict[tuple[str, str], Symbol]:
-    """Facts (from the household schema), parameters and rule variables, keyed by (scope, name)."""
-    symbols = dict(schemas.fact_symbols())
+    """Facts (from the pack's fact declarations), parameters and rule variables, keyed by (scope, name)."""
+    symbols = dict(pack.facts.symbols)
     for p in pack.parameters.values():
         if ("household", p.name) in symbols:  # (its value would hide the household's own)
             raise RulePackError(f"{p.file}: parameter '{p.name}' has the name of a household fact",
@@ -251,7 +250,7 @@ def build_plan(pack: RulePack) -> Plan:
             rules = st.rules.get(scope, [])
             if rules and all(cr.gate is not None for cr in rules):
                 st.gated[scope] = frozenset(cr.gate for cr in rules if cr.gate is not None)
-    defaults: dict[str, dict[str, Any]] = {s: {} for s in ("household", *SCOPE_COLLECTION)}
+    defaults: dict[str, dict[str, Any]] = {s: {} for s in pack.facts.scopes}
     for (scope, name), v in pack.variables.items():
         defaults[scope][name] = v.default if v.default is not None or v.type in ("str", "date") else \
             (False if v.type == "bool" else 0)
@@ -261,7 +260,7 @@ def build_plan(pack: RulePack) -> Plan:
     writers = _writers(compiled)
     for cr in compiled:
         cr.contested = frozenset(var for var, _ in cr.assignments if len(writers[(cr.rule.scope, var)]) > 1)
-        cr.collection = SCOPE_COLLECTION.get(cr.rule.scope)
+        cr.collection = pack.facts.scope_collection.get(cr.rule.scope)
         if all(c.direct is not None for _, c in cr.assignments):
             cr.runner = rule_runner(cr)
     masks: list[Any] = []
@@ -285,7 +284,7 @@ def build_plan(pack: RulePack) -> Plan:
                             message_zh=f"规则有 {len(problems)} 处错误")
     return Plan(symbols, compiled, [stages[k] for k in sorted(stages)], steps, definition, defaults,
                 {cr.rule.id: cr for cr in compiled}, by_durable, fields, segments, tuple(masks),
-                flatteners(fields, defaults), output_builder(pack.outputs))
+                flatteners(fields, defaults), output_builder(pack.outputs), dict(pack.facts.scope_collection))
 
 
 def _compile_rule(rule: Rule, name: str, symbols: dict[tuple[str, str], Symbol],
@@ -582,7 +581,7 @@ def _read_fields(pack: RulePack, rules: list[CompiledRule], fields: Fields) -> F
     read = {("household", "household_id"), ("household", "county"), ("member", "id")}
     for cr in rules:
         read |= cr.reads | cr.cond_reads | cr.apply_reads
-    scope_of = {collection: scope for scope, collection in SCOPE_COLLECTION.items()}
+    scope_of = {c.name: c.scope for c in pack.facts.collections}
     for spec in pack.outputs.values():
         if isinstance(spec, str):
             read.add(("household", spec))
@@ -867,7 +866,16 @@ def _check_outputs(pack: RulePack, symbols: dict[tuple[str, str], Symbol]) -> li
         if isinstance(spec, str):
             check(spec, "household", out)
         elif "each" in spec:
-            scope = {v: k for k, v in SCOPE_COLLECTION.items()}[spec["each"]]
+            collection = pack.facts.by_name.get(spec["each"])
+            if collection is None:
+                hint = difflib.get_close_matches(spec["each"], list(pack.facts.by_name), n=1)
+                found.append(Problem(f"output {out}: 'each: {spec['each']}' is not a collection of the household"
+                                     + (f"; did you mean '{hint[0]}'?" if hint else
+                                        f" (collections: {', '.join(pack.facts.by_name)})"),
+                                     f"输出 {out}：'{spec['each']}' 不是家庭信息中的列表", file=pack.pack_file,
+                                     line=pack.output_lines.get(out), path=f"outputs.{out}.each"))
+                continue
+            scope = collection.scope
             for f, name in spec["fields"].items():
                 check(name, scope, f"{out}.{f}")
             if "where" in spec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import cache
 from pathlib import Path
@@ -12,10 +13,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import Problem, quoted
-from .expressions import Symbol
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-DOCUMENT_KINDS = ("pack", "jurisdictions", "parameters", "values", "rules", "tests")
+DOCUMENT_KINDS = ("pack", "facts", "jurisdictions", "parameters", "values", "rules", "tests")
 
 
 @cache
@@ -26,27 +26,42 @@ def schema(name: str) -> dict[str, Any]:
         return data
 
 
-@cache
-def validator(name: str) -> Draft202012Validator:
-    """A compiled draft 2020-12 validator with date-format checking."""
-    return Draft202012Validator(schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+def compile_validator(data: dict[str, Any]) -> Draft202012Validator:
+    """A compiled draft 2020-12 validator of a schema with date-format checking (explains a no)."""
+    return Draft202012Validator(data, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-@cache
-def _fast(name: str) -> Any:
+def compile_fast(data: dict[str, Any]) -> Any:
+    """A quick yes/no validator of a schema, for ``valid``."""
     # jsonschema-rs (compiled Rust) answers yes/no about 10× quicker than fastjsonschema and 100× quicker
     # than jsonschema, which stays the one that explains a no (``problems``) with readable paths.
     # Formats (dates) are checked like jsonschema's FORMAT_CHECKER does; it refuses NaN and infinities
     # outright, which the household checks refuse too (by name).
-    return jsonschema_rs.Draft202012Validator(schema(name), validate_formats=True)
+    return jsonschema_rs.Draft202012Validator(data, validate_formats=True)
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """The validator of a schema of ``schemas/`` by name."""
+    return compile_validator(schema(name))
+
+
+@cache
+def _fast(name: str) -> Any:
+    return compile_fast(schema(name))
+
+
+def valid(fast: Any, instance: Any) -> bool:
+    """A fast yes/no of a ``compile_fast`` validator (no also for values JSON cannot hold, e.g. a date)."""
+    try:
+        return bool(fast.is_valid(instance))
+    except (ValueError, TypeError, OverflowError):
+        return False
 
 
 def is_valid(name: str, instance: Any) -> bool:
     """A fast yes/no; ``problems`` explains a no (also for values JSON cannot hold, such as a date object)."""
-    try:
-        return bool(_fast(name).is_valid(instance))
-    except (ValueError, TypeError, OverflowError):
-        return False
+    return valid(_fast(name), instance)
 
 
 def json_path(error: ValidationError) -> str:
@@ -69,8 +84,11 @@ def describe(error: ValidationError) -> tuple[str, str]:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         names = ", ".join(quoted(e, 40) for e in extra[:5]) + (f" (+{len(extra) - 5})" if len(extra) > 5 else "")
-        return (f"unknown field {names}" + (f" (allowed: {allowed})" if allowed else ""),
-                f"未知字段 {names}" + (f"（允许的字段：{allowed}）" if allowed else ""))
+        near = difflib.get_close_matches(extra[0][:100], list(error.schema.get("properties", {})), n=1) \
+            if extra and isinstance(extra[0], str) else []
+        hint_en, hint_zh = (f"; did you mean '{near[0]}'?", f"；是否应为“{near[0]}”？") if near else ("", "")
+        return (f"unknown field {names}{hint_en}" + (f" (allowed: {allowed})" if allowed else ""),
+                f"未知字段 {names}{hint_zh}" + (f"（允许的字段：{allowed}）" if allowed else ""))
     if v == "required":
         missing = [r for r in bound if r not in error.instance]
         return (f"missing required field {', '.join(map(repr, missing))}",
@@ -114,7 +132,13 @@ def describe(error: ValidationError) -> tuple[str, str]:
 def problems(name: str, instance: Any, file: str | None = None,
              line_of: Any = None) -> tuple[list[Problem], str]:
     """Every schema error of ``instance`` as located problems, and a one-line headline."""
-    errors = list(validator(name).iter_errors(instance))
+    return problems_of(validator(name), instance, file, line_of)
+
+
+def problems_of(checker: Draft202012Validator, instance: Any, file: str | None = None,
+                line_of: Any = None) -> tuple[list[Problem], str]:
+    """``problems`` for a compiled validator (``compile_validator``)."""
+    errors = list(checker.iter_errors(instance))
     if not errors:
         return [], ""
     out = []
@@ -134,54 +158,3 @@ def problems(name: str, instance: Any, file: str | None = None,
     head = best_match(errors)
     first = next((p for p in out if p.path and p.path.startswith(json_path(head))), out[0])
     return out, (f"{first.path}: {first.message}" if first.path != "(document)" else first.message)
-
-
-_COLLECTION_SCOPES = {"members": "member", "medical_claims": "claim", "incidents": "incident"}
-
-
-def fact_symbols() -> dict[tuple[str, str], Symbol]:
-    """The household facts a rule can read, derived from ``household.schema.json``."""
-    root = schema("household")
-    out: dict[tuple[str, str], Symbol] = {}
-
-    def resolve(node: dict[str, Any]) -> dict[str, Any]:
-        ref = node.get("$ref")
-        if ref:
-            return resolve(root["$defs"][ref.rsplit("/", 1)[1]] | {k: v for k, v in node.items() if k != "$ref"})
-        return node
-
-    def walk(props: dict[str, Any], scope: str, prefix: str, required: list[str], optional: bool) -> None:
-        for name, node in props.items():
-            node = resolve(node)
-            full = prefix + name
-            if scope == "household" and name in _COLLECTION_SCOPES:
-                item = resolve(node["items"])
-                walk(item["properties"], _COLLECTION_SCOPES[name], "", item.get("required", []), False)
-                continue
-            types = node.get("type")
-            types = types if isinstance(types, list) else [types]
-            if "object" in types and "properties" in node:
-                walk(node["properties"], scope, full + ".", node.get("required", []),
-                     optional or name not in required)
-                continue
-            if "object" in types:  # a table such as medical_aid_paid_ytd
-                item = resolve(node.get("additionalProperties") or {})
-                out[(scope, full)] = Symbol(full, "fact", scope, "map",
-                                            item_type="money" if item.get("x-unit") == "yuan" else "number")
-                continue
-            if node.get("x-unit") == "yuan":
-                t = "money"
-            elif node.get("format") == "date":
-                t = "date"
-            elif "integer" in types:
-                t = "int"
-            elif "boolean" in types:
-                t = "bool"
-            else:
-                t = "str"
-            nullable = "null" in types or ("default" not in node and (optional or name not in required))
-            out[(scope, full)] = Symbol(full, "fact", scope, t, nullable, node.get("default"))
-
-    walk(root["properties"], "household", "", root.get("required", []), False)
-    out[("household", "as_of")] = Symbol("as_of", "input", "household", "date")
-    return out

@@ -138,3 +138,12 @@ def line_at(document: Any, path: list[str | int]) -> int | None:
         else:
             break
     return line
+
+
+def plain(value: Any) -> Any:
+    """Drop the line bookkeeping: plain dicts and lists, safe to serialise and to compare."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

@@ -46,7 +46,8 @@ SYMBOLS = {(s.scope, s.name): s for s in [
     _sym("in_policy_selfpaid", "fact", "money", "claim"),
     _sym("claim_amount", "variable", "money", "claim"),
     _sym("date", "fact", "date", "incident"),
-]}
+]} | {("collection", name): Symbol(name, "collection", scope, "list")
+      for name, scope in (("members", "member"), ("claims", "claim"), ("incidents", "incident"))}
 
 
 @pytest.fixture

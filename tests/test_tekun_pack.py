@@ -75,3 +75,15 @@ def test_a_grant_and_a_refusal_end_with_their_conclusion(tekun):
                                "members": [{"id": "m1", "age": 9, "statutory_supporter": "able"}]}, "2019-06-01")
     assert refused.outputs["tekun_monthly_total"] == 0 and refused.outputs["care_form"] == "none"
     assert refused.reasons["zh"][-1].startswith("结论：家庭成员均不符合特困人员救助供养条件，不予纳入")
+
+
+def test_the_household_has_the_packs_own_facts_and_refuses_hunans(tekun, tmp_path):
+    household = tmp_path / "h.json"
+    household.write_text('{"household_id": "X3", "county": "431322", "registered_poor": true, "members": '
+                         '[{"id": "m1", "age": 70, "statutory_suporter": "none", "self_care": "some"}]}',
+                         encoding="utf-8")
+    done = CliRunner().invoke(cli, ["eval", str(household), "--rules", str(TEKUN), "--as-of", "2019-06-01"])
+    assert done.exit_code == 2
+    assert "unknown field 'registered_poor'" in done.output
+    assert "did you mean 'statutory_supporter'" in done.output
+    assert "members[0].self_care: 'some' is not one of 'full', 'partial', 'none'" in done.output

@@ -332,7 +332,7 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
             check_roll(population)
         except DoudiError as exc:
             raise _fail(exc) from None
-        households = (r.parsed().household for r in read_records(population) if r.parsed().household)
+        households = (r.parsed().household for r in read_records(population, a.facts) if r.parsed().household)
     click.echo(impact(a, b, households, on).to_json(indent=2))
 
 

@@ -19,10 +19,10 @@ from engine import DoudiError, HouseholdError, RulePackError, evaluate, load_pac
 from engine.batch import run_batch
 from engine.decision import dumps
 from engine.evaluate import parse_date
+from engine.factsynth import synthesize
 from engine.inputs import MAX_ID, limit, read_json, size_text
 from engine.policy_tests import run_tests
 from engine.rolls import check_roll, count_records
-from engine.synth import synth_households
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "hunan"
 DEFAULT_DB = Path("instance") / "doudi.db"
@@ -275,7 +275,7 @@ def synth_command(count: int, seed: int, target: Path, rules: Path, as_of: str) 
         raise BadInput(_report(exc)) from None
     counties = [c.code for c in pack.counties()]
     with open(target, "w", encoding="utf-8") as f:
-        for household in synth_households(counties, count, seed, on):
+        for household in synthesize(pack, counties, count, seed, on):
             f.write(dumps(household) + "\n")
     click.echo(f"{count} households (seed {seed}) → {target}", err=True)
 

@@ -245,7 +245,7 @@ def run_batch(rules: str | Path | dict[str, str], source: Path, target: Path, *,
             sink.write(output_csv_header().encode("utf-8"))
         chunks: Iterator[Chunk]
         if source.suffix.lower() == ".csv":
-            records = read_records(source)
+            records = read_records(source, _pack(rules).facts)
             for _ in range(done):
                 next(records, None)
             chunks = in_chunks(records, TASK)

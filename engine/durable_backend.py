@@ -13,7 +13,7 @@ durable-rules 2.0.28 has traps (see the project notes); this wrapper closes each
   memory and time grow with the facts a session holds); facts are numbered within a session, as
   durable-rules refuses a fact identical to one it holds;
 * one lock serialises calls into the C core (it is not thread-safe); use processes for parallelism;
-* values arrive as ints, bools, strings or short floats, never Decimal (see expressions.encode_for_durable);
+* values arrive as ints, bools, strings or short floats, never Decimal (see conditions.encode_for_durable);
 * a rule whose '$or' condition is satisfied by several branches is activated once per branch;
   each (rule, fact) pair is reported once;
 * compiled rulesets are kept in a bounded cache and deleted from the core when evicted;

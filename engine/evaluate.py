@@ -17,13 +17,15 @@ from typing import Any
 
 from . import facts
 from .amounts import Fraction
+from .compiled import CompiledRule, Decided, Gate, Plan, Stage
+from .conditions import encode_for_durable
 from .decision import Decision, TraceStep, plain
 from .durable_backend import session as durable_session
 from .errors import DoudiError, EvaluationError, HouseholdError, Problem
-from .expressions import Env, encode_for_durable
+from .expressions import Env
 from .jurisdictions import ParameterIndex, Resolved
 from .model import RulePack
-from .plan import CompiledRule, Decided, Gate, Plan, Stage, build_plan
+from .plan import build_plan
 from .reasons import render
 
 _INDEXES: OrderedDict[str, ParameterIndex] = OrderedDict()
@@ -137,7 +139,7 @@ def _execute(pack: RulePack, plan: Plan, runs: list[tuple[int, _Run]],
     """Run every segment for all households: one durable-rules assertion per stage, then the rules.
 
     After a stage's assertion, each household goes through the levels up to the next assertion in
-    one go (households do not share values): see ``plan.segment_runner`` for the order of rules.
+    one go (households do not share values): see ``runners.segment_runner`` for the order of rules.
     """
     live = dict(runs)
     name = f"doudi_{pack.id}_{pack.digest[7:23]}" + ("" if plan is pack.plan else "_quiet")

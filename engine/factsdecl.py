@@ -9,6 +9,7 @@ checks of ``engine.facts``, the CSV roll columns, synth and the web form. See ru
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -46,6 +47,7 @@ class FactField:
     values: dict[str, Text] = field(default_factory=dict)  # enum: value -> label
     codes: str | None = None  # code: the pack's code list
     fields: tuple[FactField, ...] = ()  # object: its fields
+    column: str = ""  # its column in a CSV roll
     file: str = ""
     line: int = 0
 
@@ -139,6 +141,11 @@ class Facts:
         return household_schema(self)
 
     @cached_property
+    def schema_json(self) -> str:
+        """The household JSON Schema as canonical JSON text (a cache key)."""
+        return json.dumps(self.schema, ensure_ascii=False, sort_keys=True)
+
+    @cached_property
     def validator(self) -> Any:
         """The schema's explaining validator (``schemas.problems_of``)."""
         from . import schemas
@@ -185,7 +192,7 @@ def _field(name: str, spec: Any, file: str, line: int, where: str, path: str, fo
             bad("an object has 'fields' and no 'type'", "对象字段只写 fields，不写 type")
         if depth:
             bad("objects nest one level only", "对象字段只能嵌套一层")
-        extra = sorted(set(spec) - {"label", "fields", "required", "description"})
+        extra = sorted(set(spec) - {"label", "fields", "required", "description"})  # column: its fields have theirs
         if extra:
             bad(f"an object takes label, fields, required and description, not {', '.join(extra)}",
                 f"对象字段不能有 {'、'.join(extra)}")
@@ -218,7 +225,8 @@ def _field(name: str, spec: Any, file: str, line: int, where: str, path: str, fo
         0 if kind == "money" and "default" not in spec else default,
         _text(spec["description"]) if "description" in spec else None, spec.get("minimum"), spec.get("maximum"),
         spec.get("min_length"), spec.get("max_length"), spec.get("pattern"),
-        {str(k): _text(v) for k, v in spec.get("values", {}).items()}, spec.get("codes"), (), file, line)
+        {str(k): _text(v) for k, v in spec.get("values", {}).items()}, spec.get("codes"), (),
+        spec.get("column") or path.replace(".", "_"), file, line)
 
 
 def _fits(kind: str, value: Any, spec: Any) -> bool:

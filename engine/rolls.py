@@ -1,18 +1,21 @@
 """Rolls of households as files: JSONL or CSV in, JSONL or CSV out (``doudi batch``).
 
-JSONL: one household (SPEC §6) per line; blank lines are skipped.
+JSONL: one household (the pack's household schema) per line; blank lines are skipped.
 
-CSV: one row per member, rows of one household one after another, with a header row. Household
-columns are read from a household's first row (later rows may leave them empty):
+CSV: one row per member, rows of one household one after another, with a header row. The columns come
+from the pack's fact declarations (``roll_columns``): a column for each household field and each member
+field (an object's fields one column each, named by their ``column:`` or ``parent_name``), and the other
+collections and per-member tables as JSON text, one column each under their key. Household columns are
+read from a household's first row (later rows may leave them empty). For Hunan:
 
-    household_id, county, registered_poor, enrolled, last_review,
-    farm_net, other_income, deposits, car, dilapidated, disaster_damaged, renovated,
-    medical_claims, medical_aid_paid_ytd, incidents        (the last three as JSON text)
-    member_id, name, relation, age, in_prison, student, disability_kind, disability_grade,
-    serious_illness, labour_capable, wages, business, property, transfer, basic_pension, excluded
+    household_id, county, farm_net, other_income, deposits, car, registered_poor, enrolled,
+    on_safety_net_list, last_review, dilapidated, disaster_damaged, renovated,
+    medical_aid_paid_ytd, medical_claims, incidents        (the last three as JSON text)
+    member_id, name, relation, age, wages, business, property, transfer, basic_pension, excluded,
+    in_prison, student, disability_kind, disability_grade, serious_illness, labour_capable
 
-Empty cells are absent facts; yes/no cells take true/false, 1/0 or 是/否. Only ``household_id``,
-``county``, ``member_id`` and ``age`` are required columns.
+Empty cells are absent facts; yes/no cells take true/false, 1/0 or 是/否. The required fields of the
+household and of a member are required columns (``household_id``, ``county``, ``member_id``, ``age``).
 """
 
 from __future__ import annotations
@@ -30,30 +33,45 @@ from typing import Any, TypeVar
 
 from .decision import dumps
 from .errors import HouseholdError, InvalidInput, Problem, quoted
+from .factsdecl import Facts, base
 from .inputs import limit, read_json, size_text
 
 T = TypeVar("T")
 
-HOUSEHOLD_COLUMNS = {
-    "household_id": ("household_id",), "county": ("county",), "registered_poor": ("registered_poor",),
-    "enrolled": ("enrolled",), "last_review": ("last_review",), "farm_net": ("household_income", "farm_net"),
-    "other_income": ("household_income", "other"), "deposits": ("assets", "deposits"), "car": ("assets", "car"),
-    "dilapidated": ("housing", "dilapidated"), "disaster_damaged": ("housing", "disaster_damaged"),
-    "renovated": ("housing", "renovated"),
-}
-JSON_COLUMNS = ("medical_claims", "medical_aid_paid_ytd", "incidents")
-MEMBER_COLUMNS = {
-    "member_id": ("id",), "name": ("name",), "relation": ("relation",), "age": ("age",),
-    "in_prison": ("in_prison",), "student": ("student",), "disability_kind": ("disability", "kind"),
-    "disability_grade": ("disability", "grade"), "serious_illness": ("serious_illness",),
-    "labour_capable": ("labour_capable",), "wages": ("income", "wages"), "business": ("income", "business"),
-    "property": ("income", "property"), "transfer": ("income", "transfer"),
-    "basic_pension": ("income", "basic_pension"), "excluded": ("income", "excluded"),
-}
-_BOOLEAN = {"registered_poor", "enrolled", "dilapidated", "disaster_damaged", "renovated", "in_prison",
-            "serious_illness", "labour_capable"}
-_NUMBER = {"farm_net", "other_income", "deposits", "age", "disability_grade", "wages", "business", "property",
-           "transfer", "basic_pension", "excluded"}
+
+@dataclass(frozen=True)
+class RollColumns:
+    """The CSV roll columns of a pack's facts: column -> path, for the household (first row) and each member."""
+
+    household: dict[str, tuple[str, ...]]
+    json: tuple[str, ...]  # collections and per-member tables, as JSON text
+    member: dict[str, tuple[str, ...]]
+    members: str  # the members' key
+    boolean: frozenset[str]
+    number: frozenset[str]
+    required: tuple[str, ...]
+
+
+def roll_columns(facts: Facts) -> RollColumns:
+    """The CSV columns of a roll of households with these facts."""
+    household: dict[str, tuple[str, ...]] = {}
+    member: dict[str, tuple[str, ...]] = {}
+    json_columns = [f.path for f in facts.leaves() if f.type == "money_by_member"]
+    json_columns += [c.key for c in facts.collections if c.scope != "member"]
+    kinds: dict[str, str] = {}
+    required = []
+    for target, leaves, top in ((household, facts.leaves(), facts.household),
+                                (member, facts.members.leaves(), facts.members.fields)):
+        for f in leaves:
+            if f.type != "money_by_member":
+                target[f.column] = tuple(f.path.split("."))
+                kinds[f.column] = f.type
+        required += [f.column for f in top if f.required and f.type != "object"]
+    return RollColumns(household, tuple(json_columns), member, facts.members.key,
+                       frozenset(c for c, t in kinds.items() if t == "bool"),
+                       frozenset(c for c, t in kinds.items() if t in ("money", "number", "int")), tuple(required))
+
+
 _TRUE, _FALSE = {"true", "1", "yes", "y", "是"}, {"false", "0", "no", "n", "否"}
 
 
@@ -85,10 +103,11 @@ class Record:
         return Record(self.line, data, None, hid if isinstance(hid, str) else None)
 
 
-def read_records(path: Path) -> Iterator[Record]:
-    """Records of a roll file, streamed (CSV when the name ends in .csv, else JSONL)."""
+def read_records(path: Path, facts: Facts | None = None) -> Iterator[Record]:
+    """Records of a roll file, streamed (CSV when the name ends in .csv, else JSONL); a CSV roll's columns
+    are those of ``facts`` (the pack's, ``pack.facts``; default: the base model)."""
     if path.suffix.lower() == ".csv":
-        yield from _read_csv(path)
+        yield from _read_csv(path, roll_columns(facts or base()))
     else:
         yield from _read_jsonl(path)
 
@@ -181,7 +200,7 @@ def check_roll(path: Path) -> None:
             except UnicodeDecodeError as exc:
                 raise _unreadable(path, line + chunk.count(b"\n", 0, exc.start)) from None
             line += chunk.count(b"\n")
-    for _ in _read_csv(path):
+    for _ in _read_csv(path, None):
         pass
 
 
@@ -197,7 +216,7 @@ def count_records(path: Path) -> int:
     if path.suffix.lower() != ".csv":
         with open(path, "rb") as f:
             return sum(1 for line in f if line.strip())
-    return sum(1 for _ in _read_csv(path))
+    return sum(1 for _ in _read_csv(path, None))
 
 
 def _read_jsonl(path: Path) -> Iterator[Record]:
@@ -217,23 +236,24 @@ def _bad(line: int, path: str, message: str, zh: str) -> HouseholdError:
                           message_zh=f"第 {line} 行：{zh}")
 
 
-def _read_csv(path: Path) -> Iterator[Record]:
-    """The households of a CSV roll; InvalidInput at the line where it stops being UTF-8 text or CSV."""
+def _read_csv(path: Path, columns: RollColumns | None) -> Iterator[Record]:
+    """The households of a CSV roll; InvalidInput at the line where it stops being UTF-8 text or CSV.
+    Without ``columns`` (counting, checking the encoding) a household's rows are not read into facts."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
         try:
-            yield from _csv_households(reader)
+            yield from _csv_households(reader, columns)
         except UnicodeDecodeError:
             raise _unreadable(path, reader.line_num + 1) from None
         except csv.Error as exc:  # e.g. a field over csv's 128 KiB limit, a NUL byte
             raise _unreadable(path, reader.line_num, f"not well-formed CSV ({exc})") from None
 
 
-def _csv_households(reader: csv.DictReader[str]) -> Iterator[Record]:
+def _csv_households(reader: csv.DictReader[str], columns: RollColumns | None) -> Iterator[Record]:
     header = reader.fieldnames or []
-    missing = [c for c in ("household_id", "county", "member_id", "age") if c not in header]
-    unknown = [c for c in header if c not in HOUSEHOLD_COLUMNS and c not in MEMBER_COLUMNS
-               and c not in JSON_COLUMNS]
+    missing = [c for c in columns.required if c not in header] if columns else []
+    unknown = [c for c in header if c not in columns.household and c not in columns.member
+               and c not in columns.json] if columns else []
     if missing or unknown:
         msg = (f"missing columns {', '.join(missing)}; " if missing else "") + \
               (f"unknown columns {', '.join(quoted(c, 40) for c in unknown[:10])}" if unknown else "")
@@ -243,21 +263,23 @@ def _csv_households(reader: csv.DictReader[str]) -> Iterator[Record]:
     for row in reader:
         number = reader.line_num
         if group and row.get("household_id") != group[0][1].get("household_id"):
-            yield _household(group)
+            yield _household(group, columns)
             group = []
         group.append((number, row))
     if group:
-        yield _household(group)
+        yield _household(group, columns)
 
 
-def _household(rows: list[tuple[int, dict[str, str]]]) -> Record:
+def _household(rows: list[tuple[int, dict[str, str]]], columns: RollColumns | None) -> Record:
     first_line, first = rows[0]
     hid = first.get("household_id") or None
+    if columns is None:
+        return Record(first_line, None, None, hid)
     try:
         household: dict[str, Any] = {}
-        for column, path in HOUSEHOLD_COLUMNS.items():
-            _put(household, path, _cell(first, column, first_line))
-        for column in JSON_COLUMNS:
+        for column, path in columns.household.items():
+            _put(household, path, _cell(columns, first, column, first_line))
+        for column in columns.json:
             text = (first.get(column) or "").strip()
             if text:
                 try:
@@ -268,26 +290,26 @@ def _household(rows: list[tuple[int, dict[str, str]]]) -> Record:
         members = []
         for line, row in rows:
             member: dict[str, Any] = {}
-            for column, path in MEMBER_COLUMNS.items():
-                _put(member, path, _cell(row, column, line))
+            for column, path in columns.member.items():
+                _put(member, path, _cell(columns, row, column, line))
             members.append(member)
-        household["members"] = members
+        household[columns.members] = members
         return Record(first_line, household, None, hid)
     except HouseholdError as exc:
         return Record(first_line, None, exc, hid)
 
 
-def _cell(row: dict[str, str], column: str, line: int) -> Any:
+def _cell(columns: RollColumns, row: dict[str, str], column: str, line: int) -> Any:
     text = (row.get(column) or "").strip()
     if not text:
         return None
-    if column in _BOOLEAN:
+    if column in columns.boolean:
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
             return False
         raise _bad(line, column, f"{quoted(text)} is not yes/no (true/false, 1/0, 是/否)", f"{quoted(text)} 不是 是/否")
-    if column in _NUMBER:
+    if column in columns.number:
         try:
             value = float(text)
         except ValueError:

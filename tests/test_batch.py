@@ -151,7 +151,7 @@ def test_csv_roll_with_several_members_per_household(pack, tmp_path):
         'F02,433124,true,,m1,80,,,"[{""type"": ""disaster"", ""severity"": ""severe"", ""date"": ""2019-06-10""}]"\n'
         "G03,430626,maybe,,m1,40,,,\n",
         encoding="utf-8")
-    records = list(read_records(source))
+    records = list(read_records(source, pack.facts))
     assert [r.line for r in records] == [2, 5, 6]
     assert [m["age"] for m in records[0].household["members"]] == [66, 63, 12]
     target = tmp_path / "out.csv"

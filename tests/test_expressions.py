@@ -10,7 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.amounts import Fraction, json_number
-from engine.expressions import Compiler, Env, ExpressionError, Symbol, durable_key, encode_for_durable
+from engine.compiler import Compiler
+from engine.conditions import ConditionCompiler, durable_key, encode_for_durable
+from engine.expressions import Env, ExpressionError, Symbol
 
 SINCE_REVIEW = {"$sub": {"$l": {"$m": "h_as_of"}, "$r": {"$m": "h_last_review"}}}  # as_of - last_review
 
@@ -65,7 +67,7 @@ def condition():
     """Compile a condition to its durable-rules JSON and the fact keys it needs."""
 
     def run(source: str, scope: str = "household"):
-        cond, keys, _ = Compiler(SYMBOLS, scope).to_condition(source)
+        cond, keys, _ = ConditionCompiler(SYMBOLS, scope).to_condition(source)
         return cond, keys
 
     return run
@@ -366,13 +368,13 @@ def test_expression_error(compile_, source, words):
 ])
 def test_condition_error(source, scope, words):
     with pytest.raises(ExpressionError) as info:
-        Compiler(SYMBOLS, scope).to_condition(source)
+        ConditionCompiler(SYMBOLS, scope).to_condition(source)
     for word in words:
         assert word in str(info.value)
 
 
 def test_a_condition_may_not_read_what_its_rule_sets():
-    compiler = Compiler(SYMBOLS, "household").with_locals({"countable_income": "money"})
+    compiler = ConditionCompiler(SYMBOLS, "household").with_locals({"countable_income": "money"})
     with pytest.raises(ExpressionError, match="'countable_income' is set by this rule"):
         compiler.to_condition("countable_income > 0")
 

@@ -3,6 +3,7 @@ generate (the household schema, the expression symbols, one table of collections
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -187,3 +188,43 @@ def test_a_rule_for_each_of_an_undeclared_collection_is_refused(tmp_path):
         load_pack(_pack(tmp_path, ELDERS, RULES.replace("for_each: visit\n", "for_each: vist\n")))
     assert any("'vist' is not a scope" in p.message and "did you mean 'visit'?" in p.message
                for p in exc.value.problems)
+
+
+def test_synth_draws_a_pack_s_households_from_its_declarations(tmp_path):
+    from engine.factsynth import synthesize
+
+    folder = _pack(tmp_path, ELDERS.replace("kind: facts\n", "kind: facts\nsynth:\n  members.lives_alone: {p: 0.5}\n"
+                                                              "  visits: {items: [1, 3]}\n"))
+    pack = load_pack(folder)
+    roll = list(synthesize(pack, ["431322", "430121"], 200, 3, dt.date(2026, 6, 1)))
+    assert roll == list(synthesize(pack, ["431322", "430121"], 200, 3, dt.date(2026, 6, 1)))
+    assert all(h["household_id"].startswith("elders-43") for h in roll)
+    assert all(1 <= len(h["visits"]) <= 3 for h in roll)
+    decisions = [evaluate(pack, h, "2026-06-01", trace=False) for h in roll]  # every one valid
+    alone = sum(m.get("lives_alone", False) for h in roll for m in h["members"])
+    assert 0.35 < alone / sum(len(h["members"]) for h in roll) < 0.65
+    assert sum(d.outputs["allowance"] > 0 for d in decisions) > 0
+
+
+def test_synth_keeps_hunan_s_realistic_households(pack):
+    from engine.factsynth import synthesize
+    from engine.synth import synth_households
+
+    counties = [c.code for c in pack.counties()]
+    assert list(synthesize(pack, counties, 50, 1)) == list(synth_households(counties, 50, 1))
+
+
+def test_the_api_serves_the_published_pack_s_household_schema(tmp_path):
+    from engine import versions
+    from engine.store import open_db
+    from web import create_app
+
+    folder = _pack(tmp_path, ELDERS)
+    path = tmp_path / "doudi.db"
+    versions.import_folder(open_db(str(path)), folder, "test")
+    client = create_app({"TESTING": True, "DATABASE": str(path)}).test_client()
+    served = client.get("/api/v1/schemas/household").get_json()
+    assert served == load_pack(folder).facts.schema
+    assert "visits" in served["properties"] and "registered_poor" not in served["properties"]
+    household = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Household"]
+    assert household["properties"]["members"]["items"]["properties"]["lives_alone"]["type"] == "boolean"

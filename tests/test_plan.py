@@ -8,11 +8,11 @@ import pytest
 from conftest import HUNAN
 
 from engine import durable_backend, evaluate, load_pack
+from engine.compiled import Memo
+from engine.conditions import negate_condition
 from engine.errors import EvaluationError, RulePackError
 from engine.evaluate import evaluate_many, outputs_many, quiet_plan
-from engine.expressions import negate_condition
 from engine.load import load_files, read_files
-from engine.plan import Memo
 from engine.synth import synth_households
 
 EXTRA = """\

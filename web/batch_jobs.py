@@ -214,7 +214,7 @@ def _evaluate(db: Database, job: Job, resume: bool) -> None:
         total = count_records(job.source)
         if resume and job.target.exists():
             done, summary = resume_point(job.target)
-        records = read_records(job.source)
+        records = read_records(job.source, pack.facts)
         for _skipped in range(done):
             next(records, None)
         with open(job.target, "r+" if done else "w", encoding="utf-8", opener=_private) as sink:

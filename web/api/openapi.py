@@ -22,7 +22,9 @@ from engine.errors import NotFound, Problem, quoted
 from engine.inputs import MAX_ID, limit, whole_number
 from engine.schemas import SCHEMA_DIR, describe, json_path, schema
 from engine.users import ROLES
+from engine.versions import pack_of
 
+from ..db import get_db
 from . import bp, public
 from .errors import CODES
 
@@ -49,9 +51,10 @@ def _extend(base: dict[str, Any], required: str, **props: Any) -> dict[str, Any]
     return base | {"required": base["required"] + required.split(), "properties": base["properties"] | props}
 
 
-def _embedded(name: str, component: str) -> dict[str, Any]:
-    """A schema of ``schemas/`` as a component: no ``$id``, its ``$defs`` referred to under the component."""
-    data = copy.deepcopy(schema(name))
+def _embedded(name: str, component: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A schema of ``schemas/`` (or ``given``) as a component: no ``$id``, its ``$defs`` referred to under the
+    component."""
+    data = copy.deepcopy(given or schema(name))
     data.pop("$id", None)
     data.pop("$schema", None)
 
@@ -105,9 +108,10 @@ USER = _obj("username name role role_label jurisdiction active", username=STR, n
             role_label=TEXT, jurisdiction=NSTR, active=BOOL)
 
 
-def _components(batch_limit: int, synthetic_limit: int, yaml_bytes: int) -> dict[str, Any]:
+def _components(batch_limit: int, synthetic_limit: int, yaml_bytes: int,
+                household: str | None = None) -> dict[str, Any]:
     s: dict[str, Any] = {
-        "Household": _embedded("household", "Household"),
+        "Household": _embedded("household", "Household", json.loads(household) if household else None),
         "Decision": _embedded("decision", "Decision"),
         "ErrorDetail": _obj("path message", "message_zh file line", extra=True, path=STR, message=STR,
                             message_zh=STR, file=STR, line=INT),
@@ -460,8 +464,10 @@ def _paths(batch_limit: int, synthetic_limit: int) -> dict[str, Any]:
 
 
 @cache
-def document(batch_limit: int = 1000, synthetic_limit: int = 20_000, yaml_bytes: int = 512 * 1024) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the API."""
+def document(batch_limit: int = 1000, synthetic_limit: int = 20_000, yaml_bytes: int = 512 * 1024,
+             household: str | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API; ``household``: the JSON text of the served pack's household schema
+    (default: schemas/household.schema.json)."""
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -480,18 +486,27 @@ def document(batch_limit: int = 1000, synthetic_limit: int = 20_000, yaml_bytes:
                 "description": "a token from 'doudi users token' or POST /users/{username}/tokens"}},
             "responses": {name: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
                           for name, text in _ERRORS.values()},
-            "schemas": _components(batch_limit, synthetic_limit, yaml_bytes),
+            "schemas": _components(batch_limit, synthetic_limit, yaml_bytes, household),
         },
     }
 
 
-def _limits() -> tuple[int, int, int]:
-    """The limits the document states, from this app's settings."""
-    return current_app.config["BATCH_LIMIT"], current_app.config["SYNTHETIC_LIMIT"], limit("yaml_file_bytes")
+def _limits() -> tuple[int, int, int, str | None]:
+    """The limits the document states, from this app's settings, and the served pack's household schema."""
+    return (current_app.config["BATCH_LIMIT"], current_app.config["SYNTHETIC_LIMIT"], limit("yaml_file_bytes"),
+            _household())
+
+
+def _household() -> str | None:
+    """The household schema of the served pack as JSON text (None: no pack published yet)."""
+    try:
+        return str(pack_of(get_db())[1].facts.schema_json)
+    except NotFound:
+        return None
 
 
 @cache
-def _validator(name: str, limits: tuple[int, int, int]) -> Draft202012Validator:
+def _validator(name: str, limits: tuple[int, int, int, str | None]) -> Draft202012Validator:
     registry: Registry[Any] = Registry().with_resource(_URI, DRAFT202012.create_resource(document(*limits)))
     return Draft202012Validator({"$ref": f"{_URI}#/components/schemas/{name}"}, registry=registry,
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -514,7 +529,7 @@ def request_problems(name: str, data: Any) -> list[Problem]:
 
 
 @cache
-def _operations(limits: tuple[int, int, int]) -> dict[str, dict[str, Any]]:
+def _operations(limits: tuple[int, int, int, str | None]) -> dict[str, dict[str, Any]]:
     return {op["operationId"]: op for methods in document(*limits)["paths"].values() for op in methods.values()}
 
 
@@ -558,8 +573,10 @@ def openapi() -> dict[str, Any]:
 @bp.get("/schemas/<name>")
 @public
 def json_schema(name: str) -> dict[str, Any]:
-    """A JSON Schema of ``schemas/`` by name (``household`` or ``household.schema.json``)."""
+    """A JSON Schema of ``schemas/`` by name (``household`` or ``household.schema.json``); the household one is
+    the served pack's, generated from its fact declarations."""
     stem = name.removesuffix(".json").removesuffix(".schema")
     if stem not in {p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json")}:
         raise NotFound(f"no schema {name!r}", message_zh=f"没有名为 {name} 的 JSON Schema")
-    return schema(stem)
+    household = _household() if stem == "household" else None
+    return json.loads(household) if household else schema(stem)

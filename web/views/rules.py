@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from engine import drafts, versions
 from engine.errors import Conflict, DoudiError, InvalidInput, NotFound, Problem
@@ -16,13 +15,21 @@ from engine.users import can
 
 from ..auth import permission_required
 from ..db import get_db
+from ..i18n import select_locale
 from .drafts import is_author, load_draft, localized, refusal_page, refuse
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
 bp.register_error_handler(DoudiError, refusal_page)
 
-SCOPES = {"household": _l("each household"), "member": _l("each member"), "claim": _l("each medical claim"),
-          "incident": _l("each incident")}
+
+
+def _scopes(pack: RulePack) -> dict[str, str]:
+    """What a rule applies to, by scope: each household, or each item of a collection the facts declare."""
+    zh = select_locale() == "zh_CN"
+    out = {"household": _("each household")}
+    for c in pack.facts.collections:
+        out[c.scope] = _("each %(item)s", item=c.item_label.zh if zh else c.item_label.en.lower())
+    return out
 
 
 def _source(version: str | None, draft: str | None) -> tuple[Any, Any, RulePack, dict[str, str]]:
@@ -63,7 +70,7 @@ def index() -> Any:
     kinds = {path: doc.get("kind") for path, doc in pack.sources.items()}
     others = sorted(p for p, k in kinds.items() if k != "rules")
     return render_template("rules/index.html", version=version, draft=draft, pack=pack,
-                           programmes=_programmes(pack), others=others, kinds=kinds, scopes=SCOPES,
+                           programmes=_programmes(pack), others=others, kinds=kinds, scopes=_scopes(pack),
                            versions=versions.list_versions(get_db()))
 
 
@@ -76,7 +83,7 @@ def document(path: str) -> Any:
     rules = [r for r in pack.rules if r.file == path]
     may_edit = can(g.user, "draft.edit_rules")
     return render_template("rules/document.html", version=version, draft=draft, path=path,
-                           lines=files[path].splitlines(), rules=rules, scopes=SCOPES, may_edit=may_edit,
+                           lines=files[path].splitlines(), rules=rules, scopes=_scopes(pack), may_edit=may_edit,
                            drafts=_editable_drafts() if may_edit else [])
 
 

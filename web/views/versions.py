@@ -94,7 +94,7 @@ def compare() -> Any:
     roll_error = ""
     households: Any = None
     if request.method == "POST":
-        households, roll, roll_error = _uploaded_roll(limit)
+        households, roll, roll_error = _uploaded_roll(limit, old.facts)
     elif n:
         households = synth_households([c.code for c in old.counties()], n, seed, on)
     if households is not None:
@@ -122,7 +122,7 @@ def compare() -> Any:
                **{j.code: j.name for j in new.jurisdictions.values()}}), 422 if roll_error else 200
 
 
-def _uploaded_roll(limit: int) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None, str]:
+def _uploaded_roll(limit: int, facts: Any) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None, str]:
     """The households of the uploaded roll (at most ``limit``), what the page says of it, or an error."""
     upload = request.files.get("roll")
     if upload is None or not upload.filename:
@@ -137,7 +137,7 @@ def _uploaded_roll(limit: int) -> tuple[list[dict[str, Any]] | None, dict[str, A
         refused = unreadable_roll(source) if source.stat().st_size else ""
         if refused:
             return None, None, refused
-        for record in read_records(source):
+        for record in read_records(source, facts):
             parsed = record.parsed()
             if parsed.household is None:
                 unreadable.append(parsed.line)

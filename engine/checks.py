@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 from typing import Any
 
-from .amounts import format_amount
+from .amounts import Fraction, format_amount
 from .errors import Problem
 from .jurisdictions import ParameterIndex
 from .model import Bound, DatedValue, Parameter, RulePack
@@ -55,6 +55,10 @@ def _bound_error(pack: RulePack, p: Parameter, b: Bound) -> tuple[str, str] | No
     ordered = _NUMERIC + ("date", "map")
     if p.type not in ordered:
         return f"does not apply to {p.type} values", f"不适用于 {p.type} 类型"
+    if b.times is not None and p.type == "date":
+        return "times: a date cannot be multiplied", "的倍数（times）不适用于日期"
+    if b.times is not None and not (isinstance(b.times, int | Fraction) and b.times > 0):
+        return f"times: expected a number above 0, got {b.times!r}", f"的倍数（times）应为大于 0 的数（{b.times!r}）"
     if b.parameter is None:
         try:
             _constant(p, b)
@@ -194,7 +198,7 @@ def _check_bound(pack: RulePack, index: ParameterIndex, param: Parameter, op: st
             resolved = index.resolve(*other, start)
             if resolved is None:
                 continue
-            limit, whose = resolved.value, pack.jurisdictions[resolved.jurisdiction]
+            limit, whose = bound.applied(resolved.value), pack.jurisdictions[resolved.jurisdiction]
         end = dates[i + 1] - dt.timedelta(days=1) if i + 1 < len(dates) else None
         for key, value, bound_value in _breaches(op, own.value, limit):
             found.append(_breach(pack, param, op, bound, j, key, value, bound_value, whose, start, end,
@@ -242,6 +246,11 @@ def _breach(pack: RulePack, param: Parameter, op: str, bound: Bound, j: Any, key
         other = bound.parameter + (f"[{key}]" if keyed else "")
         limit_en = f"{other} {limit_shown} of {whose.code} {whose.name}"
         limit_zh = f"{whose.name}的{pack.parameters[bound.parameter].label.zh}（{other}） {limit_shown}"
+        if bound.times is not None:  # 1.3 × the standard: the standard, the multiplier and the product
+            base, times = _shown(limit / bound.times), _shown(bound.times)
+            limit_en = f"{times} × {other} {base} of {whose.code} {whose.name} = {limit_shown}"
+            limit_zh = (f"{whose.name}的{pack.parameters[bound.parameter].label.zh}（{other}） {base} × {times}"
+                        f" = {limit_shown}")
     label_zh = f"{param.label.zh}（{name}）"
     if op == "==":
         message = (f"{j.code} {j.name}, {param.label.en}: {name} {word} {limit_shown}, "
@@ -256,6 +265,8 @@ def _breach(pack: RulePack, param: Parameter, op: str, bound: Bound, j: Any, key
                "end": end.isoformat() if end else None, "value": shown, "bound": limit_shown,
                "bound_parameter": bound.parameter, "reference": bound.reference,
                "limit": {">=": "at_least", "<=": "at_most", "==": "fixed"}[op]}
+    if bound.times is not None:
+        details["times"] = _shown(bound.times)
     if key is not None:
         details["key"] = key
     return Problem(message, message_zh, file=entry.file if entry else None, line=entry.line if entry else None,

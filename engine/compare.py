@@ -219,7 +219,7 @@ def _declaration_text(p: Parameter) -> dict[str, Any]:
 def _bound_text(b: Any) -> dict[str, Any]:
     out = {"parameter": b.parameter, "of": b.of, "reference": b.reference} if b.parameter else \
         {"value": b.value, "reference": b.reference}
-    return out | ({"levels": list(b.levels)} if b.levels else {})
+    return out | ({"levels": list(b.levels)} if b.levels else {}) | ({"times": str(b.times)} if b.times else {})
 
 
 def _rule_text(r: Any) -> dict[str, Any]:

@@ -10,10 +10,12 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from . import codes, factsdecl, presentation_check, schemas
+from .amounts import exact
 from .errors import Problem, RulePackError
 from .inputs import limit, size_text
 from .limits import Limits, enforced
@@ -303,7 +305,13 @@ def _scope_problems(facts: factsdecl.Facts, variables: dict[tuple[str, str], Var
 def _bounds(declaration: Any, key: str) -> tuple[Bound, ...]:
     """A declaration's ``at_least`` or ``at_most`` bounds as written (constants are converted by ``checks``)."""
     return tuple(Bound(b.get("parameter"), b.get("of", "self"), b["reference"], b.get("value"),
-                       tuple(b["levels"]) if "levels" in b else None) for b in declaration.get(key, ()))
+                       tuple(b["levels"]) if "levels" in b else None,
+                       _multiplier(b.get("times"))) for b in declaration.get(key, ()))
+
+
+def _multiplier(raw: Any) -> Any:
+    """A bound's ``times`` as an exact number; anything else (NaN) is kept as written, and refused by ``checks``."""
+    return exact(raw) if isinstance(raw, int | float) and math.isfinite(raw) else raw
 
 
 def _rule_lines(rule: Any) -> tuple[tuple[str, int], ...]:

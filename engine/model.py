@@ -27,14 +27,24 @@ class Jurisdiction:
 
 @dataclass(frozen=True)
 class Bound:
-    """A limit on a parameter's values: another parameter's value (resolved at root, parent or self) or a
-    constant ``value`` (a number or a date), binding the jurisdictions of ``levels`` (None: every level)."""
+    """A limit on a parameter's values: another parameter's value (resolved at root, parent or self), optionally
+    ``times`` a multiplier, or a constant ``value`` (a number or a date), binding the jurisdictions of ``levels``
+    (None: every level)."""
 
     parameter: str | None  # None: the constant ``value``
     of: str  # root | parent | self
     reference: str
     value: Any = None
     levels: tuple[str, ...] | None = None
+    times: Any = None  # the other parameter's value is multiplied by this exact number (None: 1)
+
+    def applied(self, limit: Any) -> Any:
+        """The limit this bound sets given the other parameter's value: times that value (tables entry by entry)."""
+        if self.times is None or limit is None:
+            return limit
+        if isinstance(limit, dict):
+            return {k: v * self.times for k, v in limit.items()}
+        return limit * self.times
 
 
 @dataclass(frozen=True)

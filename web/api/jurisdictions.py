@@ -65,10 +65,12 @@ def _floor(pack: RulePack, index: ParameterIndex, param: Parameter, code: str, o
         if at is None or (bound.of == "root" and code == pack.root):
             continue
         limit = index.resolve(bound.parameter, at, on)
-        if limit is not None and (best is None or limit.value > best[0]):
-            best = (limit.value, {"value": plain(limit.value), "parameter": bound.parameter,
-                                  "jurisdiction": limit.jurisdiction, "effective": limit.effective.isoformat(),
-                                  "document": limit.document, "reference": bound.reference})
+        value = bound.applied(limit.value) if limit is not None else None  # 1.3 × the standard: 1.3 times its value
+        if limit is not None and (best is None or value > best[0]):
+            best = (value, {"value": plain(value), "parameter": bound.parameter,
+                            "jurisdiction": limit.jurisdiction, "effective": limit.effective.isoformat(),
+                            "document": limit.document, "reference": bound.reference}
+                    | ({"times": float(bound.times)} if bound.times is not None else {}))
     return best[1] if best else None
 
 

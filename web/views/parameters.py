@@ -148,7 +148,8 @@ def _row(pack: RulePack, index: Any, param: Parameter, j: Jurisdiction, on: dt.d
                 continue
             limit = index.resolve(bound.parameter, at, on)
             if limit is not None:
-                floors.append({"kind": kind, "parameter": pack.parameters[bound.parameter], "value": limit.value,
+                floors.append({"kind": kind, "parameter": pack.parameters[bound.parameter],
+                               "value": bound.applied(limit.value), "times": bound.times,
                                "where": pack.jurisdictions[limit.jurisdiction].name, "reference": bound.reference})
     own = {v.start: v for v in pack.values if v.parameter == param.name and v.jurisdiction == j.code}
     history: list[dict[str, Any]] = []

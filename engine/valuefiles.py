@@ -27,7 +27,7 @@ def with_value(files: dict[str, str], pack: RulePack, jurisdiction: str, paramet
 
 
 def _values_file(files: dict[str, str], pack: RulePack, code: str) -> tuple[str, str]:
-    documents = parse_documents(files)
+    documents = parse_documents(files) if files else {}  # a jurisdiction with no values file yet
     for path, doc in documents.items():
         if doc["kind"] == "values" and doc["jurisdiction"] == code:
             return path, files[path]

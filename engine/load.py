@@ -176,6 +176,12 @@ def build_pack(documents: dict[str, Any]) -> RulePack:
                                      f"参数 '{pname}'：只有数值类型可以设定上下限", file=name,
                                      line=doc["parameters"].line_of(pname), path=f"parameters.{pname}"))
                 continue
+            bad = [k for k in ("minimum", "maximum") if isinstance(p.get(k), float) and not math.isfinite(p[k])]
+            if bad:  # NaN compares false with everything: the bound would never hold a value back
+                found.append(Problem(f"parameter '{pname}': {bad[0]} must be a finite number, not {p[bad[0]]}",
+                                     f"参数 '{pname}'：{bad[0]} 须为有限数值，不能是 {p[bad[0]]}", file=name,
+                                     line=p.line_of(bad[0]), path=f"parameters.{pname}.{bad[0]}"))
+                continue
             parameters[pname] = Parameter(
                 name=pname, label=_text(p["label"]), unit=_unit(p["unit"]), type=p["type"],
                 reference=p["reference"], minimum=p.get("minimum"), maximum=p.get("maximum"),

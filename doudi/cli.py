@@ -223,7 +223,7 @@ def batch_command(source: Path, target: Path, rules: Path, version: int | None, 
               help="JSONL file to write.")
 @rules_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", default="2019-06-30", show_default=True,
-              help="Dates in the households (reviews, incidents) fall before this day.")
+              help="Dates in the households fall before this day.")
 def synth_command(count: int, seed: int, target: Path, rules: Path, as_of: str) -> None:
     """Write deterministic synthetic households across every county of the pack (JSONL).
 

@@ -362,7 +362,8 @@ class Compiler:
                 raise ExpressionError("'earlier' exists only in rules with for_each")
             self._earlier = True
             return lambda env: env.earlier
-        raise ExpressionError(f"'{ast.unparse(node)}' is not a list; use members, claims, incidents or earlier")
+        lists = ", ".join([*sorted(self.collections), "earlier"])
+        raise ExpressionError(f"'{ast.unparse(node)}' is not a list; use one of {lists}")
 
 
 def _arith_type(op: ast.operator, ta: str, tb: str) -> str:

@@ -184,7 +184,7 @@ class ConditionCompiler(Compiler):
             else:
                 raise ExpressionError(
                     f"'{ast.unparse(left)}': put a single fact or value on one side of a comparison, "
-                    "e.g. 'countable_income < household_size * dibao_standard'")
+                    "e.g. 'income < persons * standard'")
         key, sym = self._field(left, keys)
         value, scale = self._operand(right, keys)
         left_scale = 1 if sym.type == "money" else 0

@@ -6,9 +6,9 @@ its condition against facts; one assertion of facts (a *stage*) decides the cond
 levels at once, as soon as the values those conditions read are final. Two things keep the number
 of stages small:
 
-* a true/false variable that rules only ever set to ``true`` (``dibao_eligible``) is, wherever a
-  condition reads it, replaced by the conditions of the rules that set it: the condition of
-  ``dibao.safety_net`` is matched on the income and asset facts directly, not a stage later;
+* a true/false variable that rules only ever set to ``true`` (an ``eligible`` flag) is, wherever a
+  condition reads it, replaced by the conditions of the rules that set it: a rule reading ``eligible``
+  is matched on the income and asset facts directly, not a stage later;
 * the stages are chosen so that each one decides as many conditions as it can (every rule's
   condition must be decided after its inputs are final and before the rule is applied).
 
@@ -320,9 +320,9 @@ def _assign_stages(rules: list[CompiledRule]) -> None:
 def _split_gates(rules: list[CompiledRule]) -> dict[str, Gate]:
     """Move the household part of entity rules' conditions into gates (by durable rule name).
 
-    ``dibao.safety_net and member.student != none`` needs, matched on one member fact, the household's
-    incomes and assets in every member's fact: member facts then differ from household to household
-    and each must be asserted. Split at the top-level ``$and``, the conjuncts that read only household
+    ``eligible and member.student != none`` (a household flag and a member fact) needs, matched on one
+    member fact, the household's incomes and assets in every member's fact: member facts then differ
+    from household to household and each must be asserted. Split at the top-level ``$and``, the conjuncts that read only household
     values are matched once on the household fact (one gate per distinct household part), the rest
     on the entity's fact, which repeats across households (and is then not asserted again, see
     ``Memo``). A missing value still fails its conjunct, so the split decides exactly the same.

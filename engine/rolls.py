@@ -6,13 +6,12 @@ CSV: one row per member, rows of one household one after another, with a header 
 from the pack's fact declarations (``roll_columns``): a column for each household field and each member
 field (an object's fields one column each, named by their ``column:`` or ``parent_name``), and the other
 collections and per-member tables as JSON text, one column each under their key. Household columns are
-read from a household's first row (later rows may leave them empty). For Hunan:
+read from a household's first row (later rows may leave them empty). The base model's columns:
 
-    household_id, county, farm_net, other_income, deposits, car, registered_poor, enrolled,
-    on_safety_net_list, last_review, dilapidated, disaster_damaged, renovated,
-    medical_aid_paid_ytd, medical_claims, incidents        (the last three as JSON text)
-    member_id, name, relation, age, wages, business, property, transfer, basic_pension, excluded,
-    in_prison, student, disability_kind, disability_grade, serious_illness, labour_capable
+    household_id, county, farm_net, other_income, deposits, car,
+    member_id, name, relation, age, wages, business, property, transfer, basic_pension, excluded
+
+and after them the pack's own (rules/README.md, Facts; ``roll_columns(pack.facts)`` lists them).
 
 Empty cells are absent facts; yes/no cells take true/false, 1/0 or 是/否. The required fields of the
 household and of a member are required columns (``household_id``, ``county``, ``member_id``, ``age``).

@@ -19,6 +19,7 @@ UNITS = {"yuan": Text("元", "yuan"), "yuan_month": Text("元/月", "yuan/month"
          "months": Text("个月", "months"), "years": Text("年", "years")}
 KIND_OF_TYPE = {"money": "amount", "bool": "flag", "int": "count", "str": "category", "number": "number",
                 "date": "date", "list": "text", "map": "text", "bands": "text"}
+SINGULAR = {"persons": "person", "households": "household", "days": "day", "months": "month", "years": "year"}
 OTHER = Text("其他结果", "Other results")
 RESULTS = Text("结果", "Results")
 YES_NO = {True: Text("是", "Yes"), False: Text("否", "No")}
@@ -270,6 +271,8 @@ def value_text(info: OutputInfo, value: Any, lang: str = "zh") -> str:
         return f"{text}%"
     if not unit:
         return text
+    if lang == "en" and value == 1:  # 1 person, 1 day (a pack's own unit: as the pack writes it)
+        unit = SINGULAR.get(unit, unit)
     return f"{text} {unit}"
 
 

@@ -59,6 +59,8 @@ def test_values_are_shown_with_units_and_names(pack):
     assert presentation.value_text(shown["dibao_monthly"], 363.5, "en") == "363.50 yuan/month"
     assert presentation.value_text(shown["medical_assistance"], 1200, "zh") == "1200 元"
     assert presentation.value_text(shown["household_size"], 3, "zh") == "3 人"
+    assert presentation.value_text(shown["household_size"], 1, "en") == "1 person"
+    assert presentation.value_text(shown["household_size"], 3, "en") == "3 persons"
     assert presentation.value_text(shown["dibao_eligible"], True, "zh") == "是"
     assert presentation.value_text(shown["dibao_eligible"], False, "en") == "No"
     assert presentation.value_text(shown["temporary_assistance_approval"], None, "zh") == "—"

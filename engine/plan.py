@@ -323,9 +323,9 @@ def _split_gates(rules: list[CompiledRule]) -> dict[str, Gate]:
     ``eligible and member.student != none`` (a household flag and a member fact) needs, matched on one
     member fact, the household's incomes and assets in every member's fact: member facts then differ
     from household to household and each must be asserted. Split at the top-level ``$and``, the
-    conjuncts that read only household values are matched once on the household fact (one gate per distinct household part), the rest
-    on the entity's fact, which repeats across households (and is then not asserted again, see
-    ``Memo``). A missing value still fails its conjunct, so the split decides exactly the same.
+    conjuncts that read only household values are matched once on the household fact (one gate per
+    distinct household part), the rest on the entity's fact, which repeats across households (and is
+    then not asserted again, see ``Memo``). A missing value still fails its conjunct, so the split decides exactly the same.
     """
     gates: dict[str, Gate] = {}
     for cr in rules:

@@ -325,7 +325,8 @@ def _split_gates(rules: list[CompiledRule]) -> dict[str, Gate]:
     from household to household and each must be asserted. Split at the top-level ``$and``, the
     conjuncts that read only household values are matched once on the household fact (one gate per
     distinct household part), the rest on the entity's fact, which repeats across households (and is
-    then not asserted again, see ``Memo``). A missing value still fails its conjunct, so the split decides exactly the same.
+    then not asserted again, see ``Memo``). A missing value still fails its conjunct, so the split
+    decides exactly the same.
     """
     gates: dict[str, Gate] = {}
     for cr in rules:

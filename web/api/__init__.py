@@ -18,7 +18,7 @@ from engine.users import user_for_token
 
 from ..db import get_db
 from . import audit, compare, decisions, drafts, errors, evaluate, jurisdictions, openapi, users, versions
-from .openapi import parameter_problems
+from .contract import parameter_problems
 
 # the route modules, each with its blueprint ``bp``
 ROUTES = (audit, compare, decisions, drafts, evaluate, jurisdictions, openapi, users, versions)

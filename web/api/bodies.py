@@ -10,7 +10,7 @@ from engine.errors import InvalidInput
 from engine.inputs import read_json
 
 from . import errors
-from .openapi import request_problems
+from .contract import request_problems
 
 
 def body(schema: str) -> dict[str, Any]:

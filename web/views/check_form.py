@@ -28,7 +28,7 @@ def lang() -> str:
 
 @dataclass
 class Input:
-    """One input of the form: its path within its scope (``disability.kind``) and how it is shown."""
+    """One input of the form: its path within its scope (``income.wages``) and how it is shown."""
 
     path: str
     label: str

@@ -24,6 +24,7 @@ from .check_form import Form
 
 bp = Blueprint("check", __name__, url_prefix="/check")
 
+
 def pack_and_version() -> tuple[Any, RulePack]:
     """The latest published version and its pack; 404 when nothing is published yet."""
     try:

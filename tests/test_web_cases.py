@@ -135,7 +135,8 @@ def test_every_kind_of_fact_reaches_the_engine(app, sign_in):
     response = check(client, **{
         "members[1].name": "孙子", "members[1].relation": "grandchild", "members[1].age": "10",
         "members[1].student": "compulsory", "members[0].disability.kind": "physical",
-        "members[0].disability.grade": "2", "members[0].income.transfer": "1,200", "members[0].medical_aid_paid_ytd": "25000",
+        "members[0].disability.grade": "2", "members[0].income.transfer": "1,200",
+        "members[0].medical_aid_paid_ytd": "25000",
         "household_income.farm_net": "600.5", "assets.deposits": "3000", "assets.car": "farm_vehicle",
         "housing.dilapidated": "1", "medical_claims[0].member": "m1", "medical_claims[0].disease": "stroke",
         "medical_claims[0].in_policy_selfpaid": "25000",

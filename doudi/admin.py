@@ -331,9 +331,9 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
       doudi impact 1 2 roll.jsonl --as-of 2019-06-30
     """
     from engine.evaluate import parse_date
+    from engine.factsynth import synthesize
     from engine.impact import impact
     from engine.rolls import check_roll, read_records
-    from engine.synth import synth_households
 
     db = _db(db_path)
     (_, a), (_, b) = _pair(db, old, new)
@@ -342,7 +342,7 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
     except DoudiError as exc:
         raise _fail(exc) from None
     if population is None:
-        households: Any = synth_households([c.code for c in a.counties()], count, seed, on)
+        households: Any = synthesize(a, [c.code for c in a.counties()], count, seed, on)
     elif not population.exists():
         raise BadInput(f"{population}: file not found")
     else:

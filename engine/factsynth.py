@@ -4,8 +4,10 @@ Every declared field is drawn by its type, within its bounds, or as the ``synth:
 says (rules/README.md, Facts): by the field's path (``registered_poor``, ``members.age``,
 ``medical_claims.disease``; a collection by its key for how many items), ``p`` the chance it is set (true,
 for a bool), ``weights`` of enum or code values, ``between: [low, high]`` for numbers and dates (days
-before the as-of date), ``items: [min, max]`` for collections. Ids are ``<pack id>-<county>-<n>``. The same
-seed gives the same households; they are samples, not data about real people.
+before the as-of date), ``items: [min, max]`` for collections. Ids are ``<pack id>-<county>-<n>``. A pack may
+instead ask for the realistic rural profile of ``engine.synth`` (``profile: {name: rural_household, id_prefix:
+HN}``; ids ``<id_prefix or pack id>-<county>-<n>``). The same seed gives the same households; they are samples,
+not data about real people.
 """
 
 from __future__ import annotations
@@ -17,26 +19,22 @@ from typing import Any
 
 from .factsdecl import Collection, FactField, Facts
 from .model import RulePack
-from .schemas import valid
 from .synth import synth_households as _profiled
 
 
 def synthesize(pack: RulePack, counties: Sequence[str], n: int, seed: int,
                as_of: dt.date = dt.date(2019, 6, 30)) -> Iterator[dict[str, Any]]:
-    """``n`` households over ``counties`` for ``pack``: the realistic profile of ``engine.synth`` where the
-    pack's household schema accepts it (and its facts declare no ``synth:``), else drawn from the
+    """``n`` households over ``counties`` for ``pack``: the profile its ``synth:`` names, else drawn from its
     declarations."""
-    facts: Facts = pack.facts
-    if not facts.synth:
-        sample = list(_profiled(counties, 20, seed, as_of))
-        if all(valid(facts.fast, h) for h in sample):
-            return _profiled(counties, n, seed, as_of)
+    profile = pack.facts.synth.get("profile")
+    if profile:  # the one profile there is: rural_household (schemas/facts.schema.json)
+        return _profiled(counties, n, seed, as_of, prefix=profile.get("id_prefix") or pack.id)
     return _drawn(pack, sorted(counties), n, seed, as_of)
 
 
 def _drawn(pack: RulePack, counties: list[str], n: int, seed: int, as_of: dt.date) -> Iterator[dict[str, Any]]:
     facts: Facts = pack.facts
-    draws = {**_BASE_DRAWS, **facts.synth}
+    draws = {**_BASE_DRAWS, **{k: v for k, v in facts.synth.items() if k != "profile"}}
     rng = random.Random(seed)
     for index in range(1, n + 1):
         county = rng.choice(counties)

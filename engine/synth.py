@@ -106,8 +106,9 @@ def _synth_members(rng: random.Random, size: int, poor: bool) -> list[dict[str, 
 
 
 def synth_households(counties: Sequence[str], n: int, seed: int, as_of: dt.date = dt.date(2019, 6, 30),
-                     major_diseases: Sequence[str] = MAJOR_DISEASES) -> Iterator[dict[str, Any]]:
-    """``n`` realistic rural households spread over ``counties``, the same for the same seed.
+                     major_diseases: Sequence[str] = MAJOR_DISEASES, prefix: str = "HN") -> Iterator[dict[str, Any]]:
+    """``n`` realistic rural households spread over ``counties``, the same for the same seed (ids
+    ``<prefix>-<county>-<n>``; a pack asks for this profile with ``synth: {profile: {name: rural_household}}``).
 
     Dates (last review, incidents) fall before ``as_of``; about a third of the households are
     registered poor, a fifth enrolled, a tenth with a disability; sizes 1–6, mostly 2–4.
@@ -124,7 +125,7 @@ def synth_households(counties: Sequence[str], n: int, seed: int, as_of: dt.date 
         dependent = not any(18 <= m["age"] <= 59 and "student" not in m for m in members)
         enrolled_rate = {(True, True): 0.65, (True, False): 0.35, (False, True): 0.25, (False, False): 0.07}
         household: dict[str, Any] = {
-            "household_id": f"HN-{county}-{index:06d}",
+            "household_id": f"{prefix}-{county}-{index:06d}",
             "county": county,
             "registered_poor": poor,
             "enrolled": rng.random() < enrolled_rate[poor, dependent],

@@ -90,3 +90,17 @@ def test_doudi_impact_names_the_changed_outputs_and_no_word_of_hunan(versions, t
                                 "flags": {"allowance_granted": {"old": False, "new": True}}}
     words = [w for w in HUNAN_WORDS if w in result.output.lower()]
     assert words == []
+
+
+def test_doudi_impact_without_a_roll_draws_the_packs_own_households(versions, tmp_path):
+    args = ["impact", str(versions[0]), str(versions[1]), "--n", "300", "--seed", "4", "--as-of", "2020-06-01",
+            "--db", str(tmp_path / "d.db")]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["households"] == 300 and report["errors"] == 0 and report["changed"] > 0
+    assert report["amounts"]["allowance_monthly"]["delta"] > 0  # elder age 80 → 75 and 西县 150 → 200
+    assert all(m["household_id"].startswith("elders-9901") for m in report["top"])
+    words = [w for w in (*HUNAN_WORDS, "hn-", "disease", "病种") if w in result.output.lower()]
+    assert words == []
+    assert CliRunner().invoke(cli, args, catch_exceptions=False).output == result.output  # the same seed

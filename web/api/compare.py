@@ -11,9 +11,9 @@ from engine import drafts, versions
 from engine.compare import diff_packs
 from engine.errors import InvalidInput, Problem, quoted
 from engine.evaluate import parse_date
+from engine.factsynth import synthesize
 from engine.inputs import whole_number
 from engine.model import RulePack
-from engine.synth import synth_households
 from engine.users import require
 
 from .. import isolation
@@ -74,7 +74,7 @@ def impact_report() -> dict[str, Any]:
         synthetic = data.get("synthetic") or {}
         size, seed = synthetic.get("n", 1000), synthetic.get("seed", 1)
         limit, field = current_app.config["SYNTHETIC_LIMIT"], "synthetic.n"
-        households = synth_households([c.code for c in old.counties()], size, seed, on)
+        households = synthesize(old, [c.code for c in old.counties()], size, seed, on)
         population = {"synthetic": {"n": size, "seed": seed}}
     if size > limit:
         raise InvalidInput(f"{field}: at most {limit} households in one request",

@@ -12,9 +12,8 @@ from typing import Any
 from flask import render_template
 from flask_babel import gettext as _
 
-from engine import decisions, factsdecl, presentation
+from engine import decisions, presentation
 from engine.amounts import format_amount
-from engine.factsdecl import FactField
 from engine.model import RulePack
 from engine.presentation import OutputInfo, Presentation
 
@@ -88,40 +87,6 @@ def sections(shown: Presentation, outputs: dict[str, Any], language: str) -> lis
     return out
 
 
-def _fact_text(f: FactField, value: Any, language: str) -> str:
-    """A recorded fact as a person reads it: the enum's or code list's name, 是/否, the amount."""
-    if f.type == "object":
-        return "，".join(f"{getattr(sub.label, language)} {_fact_text(sub, value.get(sub.name), language)}"
-                        for sub in f.fields if isinstance(value, dict) and value.get(sub.name) is not None)
-    if f.type == "enum" and value in f.values:
-        return str(getattr(f.values[value], language))
-    if isinstance(value, bool):
-        return {"zh": ("否", "是"), "en": ("no", "yes")}[language][value]
-    return show_value(value)
-
-
-def members_recorded(pack: RulePack, facts: dict[str, Any], language: str) -> list[tuple[str, str, str, Any, str]]:
-    """Each member as recorded: id, name, relation, age, and every other declared member fact that is not at its
-    default (the base model's incomes left out: the decision shows what counts of them)."""
-    members = pack.facts.members
-    base = {f.name for f in factsdecl.base().members.fields}
-    by_name = {f.name: f for f in members.fields}
-    relation = by_name.get("relation")
-    rows = []
-    for m in facts.get("members") or []:
-        notes = []
-        for f in members.fields:
-            value = m.get(f.name)
-            if f.name in base or value is None or (f.has_default and value == f.default):
-                continue
-            name = getattr(f.label, language)
-            notes.append(name if value is True else f"{name}：{_fact_text(f, value, language)}")
-        rows.append((m.get("id", ""), m.get("name") or "",
-                     _fact_text(relation, m.get("relation"), language) if relation and m.get("relation") else "",
-                     m.get("age", ""), "；".join(notes)))
-    return rows
-
-
 def render(version: Any, pack: RulePack, stored: dict[str, Any], **context: Any) -> Any:
     """The decision page of a stored decision (``context``: what the page's facts part needs)."""
     stored = decisions.with_trace(get_db(), stored)
@@ -135,5 +100,4 @@ def render(version: Any, pack: RulePack, stored: dict[str, Any], **context: Any)
     return render_template("check/result.html", stored=stored, decision=decision, outputs=outputs,
                            headline=headline(shown, outputs, language), sections=sections(shown, outputs, language),
                            reasons=reasons, facts=stored["facts"], show_value=show_value, pack=pack,
-                           members=members_recorded(pack, stored["facts"], language),
                            latest=version, **context)

@@ -14,10 +14,10 @@ from flask_babel import ngettext
 from engine import drafts, versions
 from engine.compare import diff_packs
 from engine.errors import DoudiError
+from engine.factsynth import synthesize
 from engine.inputs import id_number, whole_number
 from engine.model import RulePack
 from engine.rolls import read_records
-from engine.synth import synth_households
 from engine.users import can
 
 from .. import accepts_upload, isolation
@@ -101,7 +101,7 @@ def compare() -> Any:
     if request.method == "POST":
         households, roll, roll_error = _uploaded_roll(limit, old.facts)
     elif n:
-        households = synth_households([c.code for c in old.counties()], n, seed, on)
+        households = synthesize(old, [c.code for c in old.counties()], n, seed, on)
     if households is not None:
         on_drafts = [int(refs[k][6:]) for k in ("from", "to") if refs[k].startswith("draft:")]
         report = isolation.impact_report(old, new, households, on, None, on_drafts)

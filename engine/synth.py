@@ -121,7 +121,7 @@ def synth_households(counties: Sequence[str], n: int, seed: int, as_of: dt.date 
         size = rng.choices((1, 2, 3, 4, 5, 6), (12, 24, 24, 22, 11, 7))[0]
         poor = rng.random() < 0.30
         members = _synth_members(rng, size, poor)
-        # dibao rolls are mostly households nobody of working age can support
+        # assistance rolls are mostly households nobody of working age can support
         dependent = not any(18 <= m["age"] <= 59 and "student" not in m for m in members)
         enrolled_rate = {(True, True): 0.65, (True, False): 0.35, (False, True): 0.25, (False, False): 0.07}
         household: dict[str, Any] = {

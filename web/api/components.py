@@ -84,7 +84,7 @@ IMPACT_FLAG = _obj("old new gained lost", old=INT, new=INT, gained=INT, lost=INT
 
 
 def _by_path(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    """An object keyed by output path (``premium_subsidy.per_person``) whose values follow ``schema``."""
+    """An object keyed by output path (``object.field`` for an object output) whose values follow ``schema``."""
     return {"type": "object", "additionalProperties": schema} | ({"description": description} if description else {})
 
 

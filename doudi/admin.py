@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -317,11 +318,11 @@ def diff_command(old: str, new: str, db_path: Path, as_json: bool) -> None:
 @click.argument("new")
 @click.argument("population", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @db_option
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", default="2019-06-30", show_default=True)
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Evaluation date (default: today).")
 @click.option("--n", "count", type=click.IntRange(1, 100_000_000), default=10_000, show_default=True,
               help="Synthetic households when no POPULATION file is given.")
 @click.option("--seed", type=int, default=1, show_default=True)
-def impact_command(old: str, new: str, population: Path | None, db_path: Path, as_of: str, count: int,
+def impact_command(old: str, new: str, population: Path | None, db_path: Path, as_of: str | None, count: int,
                    seed: int) -> None:
     """Who gains and who loses between two versions, over a roll (JSONL/CSV) or synthetic households.
 
@@ -338,7 +339,7 @@ def impact_command(old: str, new: str, population: Path | None, db_path: Path, a
     db = _db(db_path)
     (_, a), (_, b) = _pair(db, old, new)
     try:
-        on = parse_date(as_of, "--as-of")
+        on = parse_date(as_of, "--as-of") if as_of else dt.date.today()
     except DoudiError as exc:
         raise _fail(exc) from None
     if population is None:
